@@ -1,0 +1,146 @@
+"""The ``iosemu`` command: ``lab``, ``console``, ``replay``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from iosemu.api import Lab, default_state_root
+from iosemu.lab.topology import TopologyError, find_lab
+from iosemu.serve import read_run_file, remove_run_file, serve_consoles
+
+
+def _state_dir(args: argparse.Namespace, lab_name: str) -> Path:
+    return Path(args.state) if args.state else default_state_root() / lab_name
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    try:
+        spec = find_lab(args.lab)
+    except TopologyError as e:
+        print(f"iosemu: {e}", file=sys.stderr)
+        return 2
+    if args.console_base is not None:
+        spec.console_base = args.console_base
+    clock = args.clock or ("scaled" if args.speed else spec.clock or "real")
+    if clock == "virtual":
+        print("iosemu: a lab with consoles runs on the real or a scaled clock", file=sys.stderr)
+        return 2
+    state = _state_dir(args, spec.name)
+    lab = Lab(spec, clock=clock, speed=args.speed, state_dir=state, fresh=args.fresh)
+    logging.basicConfig(
+        filename=str(lab.state_dir / "lab.log"),
+        level=logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+
+    async def main() -> None:
+        try:
+            servers = await serve_consoles(lab)
+        except OSError as e:
+            print(f"iosemu: cannot open console ports: {e.strerror}", file=sys.stderr)
+            raise SystemExit(1) from None
+        for router in lab.routers.values():
+            router.power_on()
+        print(f"Lab {spec.name} ({clock} clock), state in {lab.state_dir}")
+        print(f"{'Router':<20} Console")
+        for server, name in zip(servers, lab.consoles, strict=False):
+            print(f"{name:<20} telnet {server.host} {server.port}")
+        sys.stdout.flush()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        if args.no_attach or not sys.stdin.isatty():
+            await stop.wait()
+        else:
+            from iosemu.console.rich import attach
+
+            attached = asyncio.ensure_future(attach(lab, list(lab.routers)))
+            waiter = asyncio.ensure_future(stop.wait())
+            await asyncio.wait([attached, waiter], return_when=asyncio.FIRST_COMPLETED)
+            attached.cancel()
+            waiter.cancel()
+        for server in servers:
+            await server.close()
+
+    try:
+        lab.run(main())
+    finally:
+        remove_run_file(lab)
+        lab.close()
+    return 0
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    from iosemu.console.client import run_console
+
+    try:
+        spec = find_lab(args.lab)
+    except TopologyError as e:
+        print(f"iosemu: {e}", file=sys.stderr)
+        return 2
+    run = read_run_file(_state_dir(args, spec.name))
+    if run is None:
+        print(
+            f"iosemu: lab {spec.name} is not running (start it with: iosemu lab)", file=sys.stderr
+        )
+        return 1
+    consoles = run.get("consoles")
+    assert isinstance(consoles, dict)
+    if args.router not in consoles:
+        names = ", ".join(consoles)
+        print(f"iosemu: no router {args.router} in lab {spec.name} ({names})", file=sys.stderr)
+        return 1
+    where = consoles[args.router]
+    return run_console(where["host"], int(where["port"]), args.router)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from iosemu.replay.runner import main as replay_main
+
+    return replay_main(args.files, update=args.update)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="iosemu", description="Emulated Cisco IOS 15.1 routers for the PKI HA guide"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("lab", help="start a lab and attach to its first router")
+    p.add_argument("lab", nargs="?", help="a built-in lab name or a lab file (default: pki-ha)")
+    p.add_argument("--no-attach", action="store_true", help="only serve the consoles")
+    p.add_argument("--speed", type=float, help="run the clock at N times real time")
+    p.add_argument("--clock", choices=["real", "scaled"], help="clock mode (default real)")
+    p.add_argument("--console-base", type=int, help="router i listens on P+i (default 2000)")
+    p.add_argument("--state", help="state directory (default ~/.local/state/iosemu/LAB)")
+    p.add_argument("--fresh", action="store_true", help="wipe the state directory first")
+    p.set_defaults(func=cmd_lab)
+
+    p = sub.add_parser("console", help="attach this terminal to a router of a running lab")
+    p.add_argument("router")
+    p.add_argument("--lab", help="the lab (name or file) it belongs to (default: pki-ha)")
+    p.add_argument("--state", help="state directory of that lab")
+    p.set_defaults(func=cmd_console)
+
+    p = sub.add_parser("replay", help="run Markdown transcripts against a fresh lab")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--update", action="store_true", help="rewrite the expected output")
+    p.set_defaults(func=cmd_replay)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""The features a router is made of, in the order their lines share a running-config slot."""
+
+from __future__ import annotations
+
+from iosemu.device.router import Feature
+from iosemu.features import config_store, exec, files  # noqa: F401 - commands only
+from iosemu.features.access import Access
+from iosemu.features.clock import Clock
+from iosemu.features.dns import Dns
+from iosemu.features.interfaces import Interfaces
+from iosemu.features.lines import Lines
+from iosemu.features.logging import Logging
+from iosemu.features.platform import Platform
+from iosemu.features.system import System
+
+FEATURE_CLASSES: list[type[Feature]] = [
+    Platform,
+    System,
+    Logging,
+    Access,
+    Clock,
+    Dns,
+    Interfaces,
+    Lines,
+]

@@ -1,0 +1,196 @@
+"""Lab files: a containerlab-like YAML description of routers, their links and configs.
+
+```yaml
+name: pki-ha
+clock: virtual            # virtual | scaled | real (default: real for `iosemu lab`)
+speed: 10                 # with clock: scaled
+start: 2010-06-03T01:38:00Z
+console-base: 2000        # router i (1-based, file order) listens on base + i
+topology:
+  nodes:
+    CA-server-1:
+      kind: ios           # the only kind so far
+      startup-config: |   # text, or a path relative to the lab file
+        hostname CA-server-1
+      console: 2001       # a fixed console port, overriding console-base
+      clock-offset: -61200   # seconds this router's calendar is ahead of the lab's
+  links:
+    - endpoints: [CA-server-1:GigabitEthernet0/0, CA-server-2:Gi0/0]
+```
+
+A link with more than two endpoints is one shared segment (an Ethernet switch).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class TopologyError(Exception):
+    """A lab file that cannot be used; the message says where and why."""
+
+
+@dataclass
+class NodeSpec:
+    name: str
+    kind: str = "ios"
+    startup_config: str | None = None
+    console: int | None = None
+    clock_offset: float = 0.0
+
+
+@dataclass
+class LinkSpec:
+    endpoints: list[tuple[str, str]]  # (node, canonical interface name)
+
+
+@dataclass
+class LabSpec:
+    name: str
+    nodes: list[NodeSpec]
+    links: list[LinkSpec] = field(default_factory=list)
+    clock: str | None = None
+    speed: float = 1.0
+    start: datetime | None = None
+    console_base: int = 2000
+    source: Path | None = None
+
+    def node(self, name: str) -> NodeSpec:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+    def console_port(self, name: str) -> int:
+        for i, n in enumerate(self.nodes, start=1):
+            if n.name == name:
+                return n.console if n.console is not None else self.console_base + i
+        raise KeyError(name)
+
+
+_INTERFACE = re.compile(r"^(?P<type>[A-Za-z-]+)\s*(?P<number>\d+(?:/\d+)*)$")
+_TYPES = ["GigabitEthernet", "Loopback"]
+_NODE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$")
+
+
+def canonical_interface(text: str) -> str:
+    m = _INTERFACE.match(text.strip())
+    if not m:
+        raise TopologyError(f"not an interface name: {text!r}")
+    prefix = m.group("type").lower()
+    hits = [t for t in _TYPES if t.lower().startswith(prefix)]
+    if len(hits) != 1:
+        raise TopologyError(f"unknown interface type in {text!r}")
+    return hits[0] + m.group("number")
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TopologyError(f"{where}: expected a mapping")
+    return value
+
+
+def parse_lab(data: Any, source: Path | None = None) -> LabSpec:
+    top = _mapping(data, "lab file")
+    name = str(top.get("name") or (source.stem if source else "lab"))
+    topo = _mapping(top.get("topology"), "topology")
+    nodes_data = _mapping(topo.get("nodes"), "topology.nodes")
+    if not nodes_data:
+        raise TopologyError("topology.nodes: a lab needs at least one node")
+    nodes = []
+    for node_name, raw in nodes_data.items():
+        node_name = str(node_name)
+        if not _NODE_NAME.match(node_name):
+            raise TopologyError(f"node {node_name!r}: names start with a letter, <= 63 chars")
+        raw = _mapping(raw, f"node {node_name}")
+        kind = str(raw.get("kind", "ios"))
+        if kind != "ios":
+            raise TopologyError(f"node {node_name}: kind {kind!r} is not supported (only ios)")
+        config = raw.get("startup-config")
+        if config is not None:
+            config = str(config)
+            if "\n" not in config and source is not None and (source.parent / config).is_file():
+                config = (source.parent / config).read_text()
+        console = raw.get("console")
+        if console is not None and (not isinstance(console, int) or not 1 <= console <= 65535):
+            raise TopologyError(f"node {node_name}: console must be a port number")
+        offset = raw.get("clock-offset", 0)
+        if not isinstance(offset, int | float):
+            raise TopologyError(f"node {node_name}: clock-offset must be a number of seconds")
+        nodes.append(NodeSpec(node_name, kind, config, console, float(offset)))
+    names = {n.name for n in nodes}
+    links = []
+    for i, raw in enumerate(topo.get("links") or []):
+        raw = _mapping(raw, f"link {i + 1}")
+        endpoints = raw.get("endpoints")
+        if not isinstance(endpoints, list) or len(endpoints) < 2:
+            raise TopologyError(f"link {i + 1}: endpoints must list at least two node:interface")
+        parsed = []
+        for ep in endpoints:
+            node, _, iface = str(ep).partition(":")
+            if node not in names:
+                raise TopologyError(f"link {i + 1}: unknown node {node!r}")
+            parsed.append((node, canonical_interface(iface)))
+        links.append(LinkSpec(parsed))
+    seen: set[tuple[str, str]] = set()
+    for link in links:
+        for ep in link.endpoints:
+            if ep in seen:
+                raise TopologyError(f"{ep[0]}:{ep[1]} is on two links")
+            seen.add(ep)
+    clock = top.get("clock")
+    if clock is not None and clock not in ("virtual", "scaled", "real"):
+        raise TopologyError("clock must be virtual, scaled or real")
+    start = top.get("start")
+    if isinstance(start, str):
+        try:
+            start = datetime.fromisoformat(start.replace("Z", "+00:00"))
+        except ValueError as e:
+            raise TopologyError(f"start: {e}") from None
+    return LabSpec(
+        name=name,
+        nodes=nodes,
+        links=links,
+        clock=clock,
+        speed=float(top.get("speed", 1.0)),
+        start=start,
+        console_base=int(top.get("console-base", 2000)),
+        source=source,
+    )
+
+
+def load_lab(path: Path) -> LabSpec:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise TopologyError(f"{path}: not valid YAML: {e}") from None
+    except OSError as e:
+        raise TopologyError(f"{path}: {e.strerror}") from None
+    return parse_lab(data, path)
+
+
+BUILTIN_LABS = {"pki-ha": "pki-ha.yml"}
+DEFAULT_LAB = "pki-ha"
+
+
+def builtin_lab(name: str = DEFAULT_LAB) -> LabSpec:
+    text = resources.files("iosemu.labs").joinpath(BUILTIN_LABS[name]).read_text()
+    return parse_lab(yaml.safe_load(text), Path(BUILTIN_LABS[name]))
+
+
+def find_lab(name_or_path: str | None) -> LabSpec:
+    """A built-in lab by name, or a lab file by path."""
+    if name_or_path is None:
+        return builtin_lab()
+    if name_or_path in BUILTIN_LABS:
+        return builtin_lab(name_or_path)
+    return load_lab(Path(name_or_path))
