@@ -25,6 +25,7 @@ from iosemu.device.router import Router
 from iosemu.features import FEATURE_CLASSES
 from iosemu.features.interfaces import Interfaces
 from iosemu.lab.clock import ClockMode, LabEventLoop, settle
+from iosemu.lab.fabric import Fabric
 from iosemu.lab.topology import LabSpec, find_lab
 
 T = TypeVar("T")
@@ -62,6 +63,9 @@ class Lab:
         self.routers: dict[str, Router] = {}
         self.consoles: dict[str, ConsoleLine] = {}
         self._closed = False
+        self.fabric = Fabric(self.loop)
+        for link in spec.links:
+            self.fabric.add_segment(link.endpoints)
         for index, node in enumerate(spec.nodes):
             self._add_router(node.name, index)
 
@@ -77,6 +81,9 @@ class Lab:
             mac_base=0x001319CA6350 + 0x100 * index,
         )
         router.clock.offset = timedelta(seconds=node.clock_offset)
+        router.ports = {
+            iface: port for (owner, iface), port in self.fabric.ports.items() if owner == name
+        }
         hooks = [self._cable]
         router.booter = lambda r: boot(r, hooks, self.boot_delay)
         if node.startup_config is not None and not router.nvram.exists("startup-config"):
@@ -89,12 +96,11 @@ class Lab:
         self.consoles[name] = console
 
     def _cable(self, router: Router) -> None:
-        """Plug the router's cables as the lab file says."""
+        """Plug the router's cables as the lab's fabric has them."""
         interfaces = router.feature(Interfaces)
-        for link in self.spec.links:
-            for node, iface in link.endpoints:
-                if node == router.name and iface in interfaces.interfaces:
-                    interfaces.interfaces[iface].cabled = True
+        for name, port in router.ports.items():
+            if name in interfaces.interfaces:
+                interfaces.interfaces[name].cabled = port.cabled
 
     # --- running -------------------------------------------------------------------
 

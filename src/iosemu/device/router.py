@@ -39,6 +39,10 @@ class Feature:
         """The running-config lines of this feature in ``slot`` (see features.running_config)."""
         return []
 
+    def virtual_addresses(self, interface: str) -> list[tuple[Any, str]]:
+        """(IPv4 address, MAC) pairs this feature makes the interface answer for now."""
+        return []
+
     def interface_config(self, name: str) -> list[str]:
         """Lines this feature adds inside the block of interface ``name``."""
         return []
@@ -69,6 +73,8 @@ class Router:
         # Sessions on the router's lines (show users) and the console line, set by the lab.
         self.sessions: list[Any] = []
         self.console: Any = None
+        # Interface name -> its port on the lab fabric (lab.fabric.Port), set by the lab.
+        self.ports: dict[str, Any] = {}
         self.loop = loop
         self.state_dir = state_dir
         self.clock = RouterClock(loop.now)

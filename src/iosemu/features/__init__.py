@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from iosemu.device.router import Feature
-from iosemu.features import config_store, exec, files  # noqa: F401 - commands only
+from iosemu.features import config_store, exec, files, ping  # noqa: F401 - commands only
 from iosemu.features.access import Access
 from iosemu.features.clock import Clock
 from iosemu.features.dns import Dns
 from iosemu.features.interfaces import Interfaces
+from iosemu.features.ip import Ip
 from iosemu.features.lines import Lines
 from iosemu.features.logging import Logging
 from iosemu.features.platform import Platform
@@ -21,5 +22,6 @@ FEATURE_CLASSES: list[type[Feature]] = [
     Clock,
     Dns,
     Interfaces,
+    Ip,
     Lines,
 ]
