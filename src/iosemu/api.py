@@ -49,6 +49,7 @@ class Lab:
         fresh: bool = False,
         terminal_factory: TerminalFactory | None = None,
         boot_delay: float = BOOT_DELAY,
+        local_nodes: list[str] | None = None,
     ) -> None:
         self.spec = spec
         mode: ClockMode = clock or spec.clock or "virtual"  # type: ignore[assignment]
@@ -66,8 +67,11 @@ class Lab:
         self.fabric = Fabric(self.loop)
         for link in spec.links:
             self.fabric.add_segment(link.endpoints)
+        # Routers this process runs; the others (TCP fabric) run in processes of their own.
+        self.local_nodes = local_nodes or [n.name for n in spec.nodes]
         for index, node in enumerate(spec.nodes):
-            self._add_router(node.name, index)
+            if node.name in self.local_nodes:
+                self._add_router(node.name, index)
 
     # --- building ------------------------------------------------------------------
 
@@ -120,6 +124,41 @@ class Lab:
 
     def router(self, name: str) -> Router:
         return self.routers[name]
+
+    # --- faults ------------------------------------------------------------------------
+
+    def power_off(self, name: str) -> None:
+        """Pull the power: the router stops at once and vanishes from the wire."""
+        router = self.routers[name]
+        router.power_off()
+        for port in router.ports.values():
+            port.receiver = None
+        self.consoles[name].stop()
+
+    def power_on(self, name: str) -> asyncio.Task[Any]:
+        """Power a router back on: it boots from its NVRAM."""
+        router = self.routers[name]
+        if router.state != "off":
+            raise RuntimeError(f"{name} is already on")
+        return router.power_on()
+
+    def set_cable(self, name: str, interface: str, plugged: bool) -> None:
+        """Plug or pull the cable of ``name``'s ``interface`` (its link goes up or down)."""
+        port = self.fabric.port(name, interface)
+        if port is None:
+            raise KeyError(f"{name}:{interface} is not cabled to any segment")
+        port.cabled = plugged
+        router = self.routers.get(name)
+        if router is not None and router.state == "running":
+            interfaces = router.feature(Interfaces)
+            interfaces.set_cabled(interfaces.interfaces[interface], plugged)
+
+    def partition(self, groups: list[list[str]], segment: int = 0) -> None:
+        """Cut a segment: only ports (``router:interface``) in the same group hear each other."""
+        self.fabric.segments[segment].partition(groups)
+
+    def heal(self, segment: int = 0) -> None:
+        self.fabric.segments[segment].heal()
 
     def close(self) -> None:
         if self._closed:
