@@ -19,7 +19,7 @@ from ipaddress import IPv4Address
 
 from iosemu.device.router import Feature, Router
 from iosemu.features.interfaces import Interface, Interfaces
-from iosemu.lab.fabric import LATENCY
+from iosemu.lab.fabric import LATENCY, Port
 from iosemu.lab.packets import (
     BROADCAST_MAC,
     ETH_ARP,
@@ -70,6 +70,9 @@ class Ip(Feature):
         self._ping_ident = itertools.count(1)
         self.protocol_handlers[PROTO_ICMP] = self._icmp
         self.protocol_handlers[PROTO_UDP] = self._udp
+        # Packets to our own addresses go round this, in order, like a loopback cable.
+        self._loopback = Port(router.name, "loopback")
+        self._loopback.receiver = lambda data: self._deliver_local(IPv4.decode(data))
 
     # --- wiring to the fabric --------------------------------------------------------
 
@@ -211,7 +214,7 @@ class Ip(Feature):
             )
         if self.is_local(packet.dst):
             # Through the interface and back, as long as a LAN round trip takes.
-            self.router.loop.call_later(2 * LATENCY, self._deliver_local, packet)
+            self._loopback.arrive(self.router.loop, packet.encode(), 2 * LATENCY)
             return True
         iface = iface or self.route(packet.dst)
         if iface is None:

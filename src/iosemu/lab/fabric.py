@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -33,6 +34,10 @@ class Port:
     # What the interface does with a frame; None while the router is off.
     receiver: Receiver | None = None
     cabled: bool = True
+    # Frames on their way to this port, in the order they were sent. (asyncio's timer heap
+    # does not keep the order of timers due at the same instant; a wire does.)
+    _inbox: deque[tuple[float, bytes]] = field(default_factory=deque)
+    _draining: bool = False
 
     @property
     def name(self) -> str:
@@ -41,6 +46,22 @@ class Port:
     def send(self, frame: bytes) -> None:
         if self.segment is not None and self.cabled:
             self.segment.transmit(self, frame)
+
+    def arrive(self, loop: asyncio.AbstractEventLoop, frame: bytes, delay: float) -> None:
+        """A frame reaches this port after ``delay``, behind the frames sent before it."""
+        self._inbox.append((loop.time() + delay, frame))
+        if not self._draining:
+            self._draining = True
+            loop.call_later(delay, self._drain, loop)
+
+    def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = loop.time()
+        while self._inbox and self._inbox[0][0] <= now + 1e-9:
+            self.deliver(self._inbox.popleft()[1])
+        if self._inbox:
+            loop.call_later(self._inbox[0][0] - now, self._drain, loop)
+        else:
+            self._draining = False
 
     def deliver(self, frame: bytes) -> None:
         if self.cabled and self.receiver is not None:
@@ -74,7 +95,7 @@ class Segment:
         self.frames += 1
         for port in self.ports:
             if port is not src and self._hears(src, port):
-                self.loop.call_later(LATENCY, port.deliver, frame)
+                port.arrive(self.loop, frame, LATENCY)
         if self.remote is not None:
             self.remote(src, frame)
 
