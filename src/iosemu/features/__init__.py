@@ -9,11 +9,11 @@ from iosemu.features.clock import Clock
 from iosemu.features.dns import Dns
 from iosemu.features.interfaces import Interfaces
 from iosemu.features.ip import Ip
-from iosemu.features.tcp import TcpStack
 from iosemu.features.lines import Lines
 from iosemu.features.logging import Logging
 from iosemu.features.platform import Platform
 from iosemu.features.system import System
+from iosemu.features.tcp import TcpStack
 
 FEATURE_CLASSES: list[type[Feature]] = [
     Platform,
