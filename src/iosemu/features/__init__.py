@@ -9,6 +9,7 @@ from iosemu.features.clock import Clock
 from iosemu.features.dns import Dns
 from iosemu.features.interfaces import Interfaces
 from iosemu.features.ip import Ip
+from iosemu.features.ipc import Ipc
 from iosemu.features.lines import Lines
 from iosemu.features.logging import Logging
 from iosemu.features.platform import Platform
@@ -25,5 +26,6 @@ FEATURE_CLASSES: list[type[Feature]] = [
     Interfaces,
     Ip,
     TcpStack,
+    Ipc,
     Lines,
 ]

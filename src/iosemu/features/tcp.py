@@ -267,18 +267,28 @@ class TcpStack(Feature):
         self.listeners.pop(port, None)
 
     async def connect(
-        self, remote: IPv4Address, port: int, source: IPv4Address | None = None
+        self,
+        remote: IPv4Address,
+        port: int,
+        source: IPv4Address | None = None,
+        source_port: int | None = None,
     ) -> tuple[asyncio.StreamReader, TcpWriter]:
         """Open a connection; raises ConnectionRefusedError, TimeoutError or OSError."""
         local = source or self.ip.source_for(remote)
         if local is None:
             raise OSError("no route to host")
-        key = (local, self._free_port(local, remote, port), remote, port)
+        key = (local, source_port or self._free_port(local, remote, port), remote, port)
+        if key in self.connections:
+            raise OSError("address already in use")
         conn = Connection(self, key, next(self._isn))
         self.connections[key] = conn
         conn._queue(Tcp.SYN)
         assert conn.established is not None
-        await asyncio.shield(conn.established)
+        try:
+            await asyncio.shield(conn.established)
+        except asyncio.CancelledError:
+            conn.abort()  # the caller gave up waiting: forget the half-open connection
+            raise
         return conn.reader, TcpWriter(conn)
 
     def _free_port(self, local: IPv4Address, remote: IPv4Address, port: int) -> int:
