@@ -349,6 +349,9 @@ class Session:
                     del self.frames[-depth:]
                     result = up
                     break
+                # As on IOS, the error shown is the one from the mode that got furthest.
+                if (up.word_index, up.column) > (result.word_index, result.column):
+                    result = up
                 if ancestor is CONFIG:
                     break
         if isinstance(result, Failed):
@@ -358,14 +361,17 @@ class Session:
 
     async def _report(self, line: str, failed: Failed) -> None:
         words = split_words(line)
+        # ``do WORD`` in a config mode fails as WORD alone would in EXEC.
+        via_do = self.mode.is_config and len(words) == 2 and words[0].text.lower() == "do"
+        mode, first = (EXEC, 1) if via_do else (self.mode, 0)
         if (
             failed.reason == "invalid"
-            and failed.word_index == 0
-            and len(words) == 1
-            and self.mode in FALLBACKS
+            and failed.word_index == first
+            and len(words) == first + 1
+            and mode in FALLBACKS
         ):
-            ctx = Ctx(self, frame=self.frame)
-            await self._call(FALLBACKS[self.mode], ctx, words[0].text)
+            ctx = Ctx(self, frame=Frame(EXEC) if via_do else self.frame)
+            await self._call(FALLBACKS[mode], ctx, words[first].text)
             return
         self.terminal.output(self.error_text(line, failed))
 
@@ -373,6 +379,9 @@ class Session:
         if failed.reason == "ambiguous":
             return f'% Ambiguous command:  "{line.strip()}"\n'
         if failed.reason == "incomplete":
+            words = line.split()
+            if self.mode is EXEC and len(words) == 1 and "show".startswith(words[0].lower()):
+                return '% Type "show ?" for a list of subcommands\n'
             return "% Incomplete command.\n\n"
         caret = " " * (len(self.prompt()) + failed.column) + "^"
         return f"{caret}\n% Invalid input detected at '^' marker.\n\n"
@@ -389,16 +398,17 @@ class Session:
                 self.terminal.output("% Invalid regular expression\n")  # invented text
                 return
             ctx._filter = OutputFilter(m.filter[0], regex)
-        await self._call(cmd.handler, ctx, **m.args)
+        done = await self._call(cmd.handler, ctx, **m.args)
         if ctx._filter is not None:
             rest = ctx._filter.finish()
             if rest:
                 self.terminal.output(rest)
         changes_config = cmd.mode.is_config and not m.via_do and cmd not in NO_CONFIG_CHANGE
-        if changes_config and not self.booting:
+        if done and changes_config and not self.booting:
             self.router.mark_config_changed(self.source)
 
-    async def _call(self, handler: Callable[..., Any], ctx: Ctx, *args: Any, **kwargs: Any) -> None:
+    async def _call(self, handler: Callable[..., Any], ctx: Ctx, *args: Any, **kwargs: Any) -> bool:
+        """Run a handler; False if it refused (its error is printed), so nothing changed."""
         try:
             result = handler(ctx, *args, **kwargs)
             if inspect.isawaitable(result):
@@ -406,11 +416,14 @@ class Session:
         except CommandError as e:
             if str(e):
                 self.terminal.output(str(e) + "\n")
+            return False
         except (SessionEnded, asyncio.CancelledError):
             raise
         except Exception:
             log.exception("%s: command failed: %r", self.router.name, ctx.keywords)
             self.terminal.output("% Internal error while running the command; see the lab log\n")
+            return False
+        return True
 
 
 async def maybe_await(value: Awaitable[Any] | Any) -> Any:

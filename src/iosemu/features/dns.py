@@ -63,7 +63,7 @@ def ip_domain_lookup(ctx: Ctx) -> None:
 @command(
     CONFIG,
     "[no] ip domain-lookup",
-    help="||Enable IP Domain Name System hostname translation",
+    help="|Enable IP Domain Name System hostname translation",
     hidden=True,
 )
 def ip_domain_lookup_old(ctx: Ctx) -> None:
@@ -83,7 +83,7 @@ def ip_domain_name(ctx: Ctx, name: str = "") -> None:
 @command(
     CONFIG,
     "[no] ip domain-name WORD$name",
-    help="||Default domain name",
+    help="|Define the default domain name|Default domain name",
     hidden=True,
 )
 def ip_domain_name_old(ctx: Ctx, name: str = "") -> None:
@@ -108,22 +108,30 @@ def ip_host(ctx: Ctx, name: str, address: IPv4Address | None = None) -> None:
     dns.hosts[name] = [address]
 
 
+# Up to six servers on one line, as the running configuration shows them.
+_SERVERS = "A.B.C.D$address1 " + "".join(f"[A.B.C.D$address{n} " for n in range(2, 7)) + "]" * 5
+_SERVER_HELP = "Domain server IP address (maximum of 6)"
+
+
 @command(
     CONFIG,
-    "[no] ip name-server A.B.C.D$address",
-    help="|Specify address of name server to use|Domain server IP address (maximum of 6)",
-    no_syntax="ip name-server [A.B.C.D$address]",
+    f"[no] ip name-server {_SERVERS}",
+    help=f"|Specify address of name server to use|{'|'.join([_SERVER_HELP] * 6)}",
+    no_syntax=f"ip name-server [{_SERVERS}]",
 )
-def ip_name_server(ctx: Ctx, address: IPv4Address | None = None) -> None:
+def ip_name_server(ctx: Ctx, **addresses: IPv4Address) -> None:
     servers = ctx.feature(Dns).name_servers
+    given = [addresses[name] for name in sorted(addresses)]
     if ctx.negate:
-        if address is None:
+        if not given:
             servers.clear()
-        elif address in servers:
-            servers.remove(address)
+        for address in given:
+            if address in servers:
+                servers.remove(address)
         return
-    if address not in servers and len(servers) < 6:
-        servers.append(address)
+    for address in given:
+        if address not in servers and len(servers) < 6:
+            servers.append(address)
 
 
 @fallback(EXEC)

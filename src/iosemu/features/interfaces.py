@@ -51,8 +51,12 @@ class InterfaceNumber(TokenKind):
     def accept(self, text: str) -> Accepted | None:
         if not self.regex.fullmatch(text):
             return None
-        if not self.itype.physical and int(text) > 2147483647:
-            return None
+        if not self.itype.physical:
+            # Loopback07 is Loopback7: the canonical name has no leading zeros.
+            number = int(text)
+            if number > 2147483647:
+                return None
+            text = str(number)
         return Accepted(TYPED, self.itype.name + text)
 
     def partial(self, text: str) -> int:
@@ -170,6 +174,8 @@ class Interfaces(Feature):
             name = f"GigabitEthernet0/{port}"
             self.interfaces[name] = Interface(name, _mac(base + port))
         self.listeners: list[StateListener] = []
+        # Told of a "shutdown" while the line protocol is still up (HSRP sends its Resign).
+        self.shutdown_listeners: list[StateListener] = []
         self._booted = False
 
     def get(self, name: str) -> Interface:
@@ -222,6 +228,9 @@ class Interfaces(Feature):
         iface.shutdown = shutdown
         if self._booted:
             self._set_link(iface)
+            if shutdown:
+                for listener in list(self.shutdown_listeners):
+                    listener(iface)
 
     def set_cabled(self, iface: Interface, cabled: bool) -> None:
         """The lab plugs or pulls the cable."""
@@ -330,7 +339,13 @@ INTERFACE = config_mode("interface", "(config-if)")
 
 @command(CONFIG, "interface INTERFACE$name", help="Select an interface to configure")
 def interface_cmd(ctx: Ctx, name: str) -> None:
-    ctx.enter(INTERFACE, ctx.feature(Interfaces).create(name))
+    interfaces = ctx.feature(Interfaces)
+    iface = interfaces.create(name)
+    if ctx.session.booting:
+        # Saved configurations show "shutdown" but never "no shutdown": an interface block
+        # being loaded starts from "no shutdown", as IOS's startup-config does.
+        interfaces.set_shutdown(iface, False)
+    ctx.enter(INTERFACE, iface)
 
 
 @command(CONFIG, "no interface INTERFACE$name", help="|Select an interface to configure")

@@ -108,6 +108,11 @@ def line_cmd(ctx: Ctx, kind: str, first: int, last: int | None = None) -> None:
                 raise CommandError("% Invalid input detected at '^' marker.")
             lines.lines[(short, n)] = LineSettings(short, n, login="login")
         targets.append(lines.lines[(short, n)])
+    if ctx.session.booting:
+        # Saved configurations show "login" but never "no login": a line block being loaded
+        # starts without it, as IOS's startup-config does.
+        for line in targets:
+            line.login = ""
     ctx.enter(LINE, targets)
 
 

@@ -109,6 +109,8 @@ def parse_syntax(syntax: str) -> list[Elem]:
                     group.name = words[pos][1:]
                     pos += 1
                 out.append(group)
+            elif w in ("]", "]*", "}", "|"):
+                raise SyntaxError(f"unexpected {w!r} in {syntax!r}")
             else:
                 spelling, _, name = w.partition("$")
                 out.append(Tok(kind_for(spelling), name or None))
@@ -225,6 +227,8 @@ class Node:
     end: CommandRef | None = None
     # Set on the ``|`` node that starts output filters, and on the ``do`` node.
     marker: str | None = None
+    # Only hidden commands pass here: it matches, but ``?`` and Tab do not offer it.
+    hidden: bool = False
 
     def __repr__(self) -> str:
         label = self.kind.display if self.kind else "ROOT"
@@ -260,6 +264,8 @@ class Composite(TokenKind):
 class GraphBuilder:
     def __init__(self, root: Node) -> None:
         self.root = root
+        # Whether the command being attached is hidden (its new nodes are).
+        self.hidden = False
 
     def attach(self, elems: list[Elem], starts: list[Node], group: str | None = None) -> list[Node]:
         ends = starts
@@ -303,10 +309,12 @@ class GraphBuilder:
         for s in starts:
             node = s.child_like(kind, name, group)
             if node is None:
-                node = Node(kind, help_text, name=name, group=group)
+                node = Node(kind, help_text, name=name, group=group, hidden=self.hidden)
                 s.children.append(node)
             elif not node.help:
                 node.help = help_text
+            if not self.hidden:
+                node.hidden = False
             if node not in out:
                 out.append(node)
         return out
@@ -408,6 +416,7 @@ def compile_mode(
         if has_no:
             elems = elems[1:]
         _assign_help(cmd, elems)
+        builder.hidden = cmd.hidden
         for end in builder.attach(elems, [root]):
             _set_end(end, CommandRef(cmd))
             if cmd.pipe and pipe not in end.children:
@@ -426,6 +435,9 @@ def compile_mode(
                 _set_end(end, CommandRef(cmd, negate=True))
             for end in builder.attach(no_elems, [default_node]):
                 _set_end(end, CommandRef(cmd, negate=True, default=True))
+    for form in (no_node, default_node):
+        if form is not None:
+            _inherit_help(form, root, set())
     if exec_root is not None and mode.is_config:
         do = Node(Keyword("do"), "To run exec commands in config mode", marker="do")
         do.children = exec_root.children
@@ -441,6 +453,21 @@ def _keyword_child(parent: Node, word: str) -> Node:
         node = Node(kind, SHARED_HELP.get(word, ""))
         parent.children.append(node)
     return node
+
+
+def _inherit_help(target: Node, source: Node, seen: set[int]) -> None:
+    """Words of ``no``/``default`` forms left without help take it from the plain form."""
+    if id(target) in seen:
+        return
+    seen.add(id(target))
+    for child in target.children:
+        assert child.kind is not None
+        twin = source.child_like(child.kind, child.name, child.group)
+        if twin is None:
+            continue
+        if not child.help:
+            child.help = twin.help
+        _inherit_help(child, twin, seen)
 
 
 def _is_no_group(g: Group) -> bool:

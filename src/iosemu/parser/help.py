@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from iosemu.parser.grammar import Node
-from iosemu.parser.match import Failed, Path, split_words, walk
+from iosemu.parser.match import Failed, Path, _glue_split, split_words, walk
 from iosemu.parser.tokens import Keyword
 
 
@@ -41,7 +41,7 @@ def _entries(paths: list[Path], accept: str | None) -> list[HelpEntry]:
     for p in paths:
         for ch in p.node.children:
             assert ch.kind is not None
-            if accept is not None and not ch.kind.could_become(accept):
+            if ch.hidden or (accept is not None and not ch.kind.could_become(accept)):
                 continue
             word = ch.kind.display
             if word not in seen:
@@ -64,6 +64,12 @@ def help_for(root: Node, text: str) -> HelpList | Failed:
     if failed is not None:
         return failed
     entries = _entries(paths, words[-1].text)
+    split = None if entries else _glue_split(paths, words[-1])
+    if split is not None:
+        # ``gi0/?``: the interface type glued to the start of its number.
+        paths, failed = walk(root, text, [*words[:-1], split[0]])
+        if failed is None:
+            entries = _entries(paths, split[1].text)
     if not entries:
         return Failed("invalid", words[-1].start, len(words) - 1)
     return HelpList(sorted(entries, key=_sort_key), partial=True)
@@ -84,7 +90,8 @@ def format_help(result: HelpList, width: int = 80) -> list[str]:
         if cur:
             lines.append(cur)
         return lines
-    col = max((len(e.word) for e in result.entries), default=0) + 2
+    # ``<cr>`` has no description and does not widen the column (``  |  Output modifiers``).
+    col = max((len(e.word) for e in result.entries if e.word != "<cr>"), default=0) + 2
     return [f"  {e.word.ljust(col)}{e.text}".rstrip() for e in result.entries]
 
 
@@ -100,7 +107,7 @@ def complete(root: Node, text: str) -> str | None:
     keywords: dict[str, str] = {}
     for p in paths:
         for ch in p.node.children:
-            if isinstance(ch.kind, Keyword) and ch.kind.could_become(last.text):
+            if isinstance(ch.kind, Keyword) and not ch.hidden and ch.kind.could_become(last.text):
                 keywords[ch.kind.lower] = ch.kind.text
     if last.text.lower() in keywords:
         choice = keywords[last.text.lower()]

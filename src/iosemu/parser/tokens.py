@@ -118,6 +118,17 @@ class Line(TokenKind):
 _INTEGER = re.compile(r"-?\d+")
 
 
+def _integer(text: str) -> int | None:
+    """``int(text)`` for a string of digits; None when it is too long to be in any range.
+
+    Python refuses to convert strings of more than 4300 digits; a pasted line can hold them.
+    """
+    digits = text.lstrip("-").lstrip("0") or "0"
+    if len(digits) > 30:
+        return None
+    return -int(digits) if text.startswith("-") else int(digits)
+
+
 class Range(TokenKind):
     default_name = "number"
 
@@ -126,21 +137,33 @@ class Range(TokenKind):
         self.display = f"<{lo}-{hi}>"
 
     def accept(self, text: str) -> Accepted | None:
-        if _INTEGER.fullmatch(text) and self.lo <= int(text) <= self.hi:
-            return Accepted(TYPED, int(text))
+        if not _INTEGER.fullmatch(text):
+            return None
+        value = _integer(text)
+        if value is not None and self.lo <= value <= self.hi:
+            return Accepted(TYPED, value)
         return None
 
     def partial(self, text: str) -> int:
         sign = 1 if text[:1] == "-" and self.lo < 0 else 0
         digits = len(text) - sign - len(text[sign:].lstrip("0123456789"))
-        if digits and not self.lo <= int(text[: sign + digits]) <= self.hi:
+        if not digits:
             return 0
-        return sign + digits if digits else 0
+        value = _integer(text[: sign + digits])
+        if value is None or not self.lo <= value <= self.hi:
+            return 0
+        return sign + digits
 
     def could_become(self, text: str) -> bool:
         if text == "-":
             return self.lo < 0
-        return bool(_INTEGER.fullmatch(text)) and int(text) <= max(self.hi, abs(self.lo))
+        if not _INTEGER.fullmatch(text):
+            return False
+        value = _integer(text)
+        if value is None:
+            return False
+        # More digits only move a number away from zero.
+        return value >= self.lo if text.startswith("-") else value <= self.hi
 
 
 _IPV4_PREFIX = re.compile(r"^(\d{1,3})(\.(\d{1,3})){0,3}\.?$")
@@ -190,11 +213,13 @@ class IPv4Prefix(TokenKind):
 
     def accept(self, text: str) -> Accepted | None:
         address, slash, length = text.partition("/")
-        if not slash or not length.isdigit() or int(length) > 32:
+        bits = _integer(length) if re.fullmatch(r"[0-9]+", length) else None
+        if not slash or bits is None or bits > 32:
             return None
-        if IPv4().accept(address) is None:
+        ip = IPv4().accept(address)
+        if ip is None:
             return None
-        return Accepted(TYPED, ipaddress.IPv4Interface(f"{address}/{int(length)}"))
+        return Accepted(TYPED, ipaddress.IPv4Interface(f"{ip.value}/{bits}"))
 
     def partial(self, text: str) -> int:
         address, slash, length = text.partition("/")
@@ -202,7 +227,8 @@ class IPv4Prefix(TokenKind):
         if n < len(address) or not slash:
             return n
         digits = len(length) - len(length.lstrip("0123456789"))
-        if digits and int(length[:digits]) > 32:
+        bits = _integer(length[:digits]) if digits else 0
+        if bits is None or bits > 32:
             return len(address) + 1
         return len(address) + 1 + digits
 
