@@ -94,6 +94,8 @@ class ConsoleLine:
                 await self.terminal.wait_return(f"\n\n{greeting}\n\n")
                 greeting = "Press RETURN to get started."
                 await self._exec()
+                if self.router.state != "running":
+                    return  # reloading: the boot text comes next, not "con0 is now available"
                 self.terminal.output(f"\n{self.router.hostname} con0 is now available\n\n\n\n\n")
         except asyncio.CancelledError:
             raise

@@ -26,16 +26,23 @@ Writer = Callable[[bytes], None]
 ENTER = "\r"
 UP, DOWN, LEFT, RIGHT = "<up>", "<down>", "<left>", "<right>"
 CTRL_A, CTRL_B, CTRL_C, CTRL_D, CTRL_E, CTRL_F = "\x01", "\x02", "\x03", "\x04", "\x05", "\x06"
-CTRL_K, CTRL_N, CTRL_P, CTRL_R, CTRL_U, CTRL_W = "\x0b", "\x0e", "\x10", "\x12", "\x15", "\x17"
+CTRL_K, CTRL_L, CTRL_N, CTRL_P = "\x0b", "\x0c", "\x0e", "\x10"
+CTRL_R, CTRL_U, CTRL_W = "\x12", "\x15", "\x17"
 CTRL_X, CTRL_Z, CTRL_SHIFT_6 = "\x18", "\x1a", "\x1e"
 BACKSPACES = ("\x08", "\x7f")
 
 MORE = " --More-- "
-MORE_ERASE = "\b" * len(MORE) + " " * len(MORE) + "\b" * len(MORE)
+# IOS erases the pager with 9 backspaces, 8 spaces, 9 backspaces (captures of 12.4 and 15.x
+# consoles agree): the cursor ends in column 0 and the next line overwrites what is left.
+MORE_ERASE = "\b" * 9 + " " * 8 + "\b" * 9
 
 
 class KeyDecoder:
-    """Bytes to keys: UTF-8 text, one Enter per CR/LF/CRLF/CRNUL, arrow escape sequences."""
+    """Bytes to keys: UTF-8 text, one Enter per CR/LF/CRLF/CRNUL, arrow escape sequences.
+
+    Other escape sequences (function keys, Delete) are swallowed whole, so none of their
+    bytes ends up typed into the line.
+    """
 
     def __init__(self) -> None:
         self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -49,8 +56,11 @@ class KeyDecoder:
                 self._escape += ch
                 if self._escape in ("\x1b[", "\x1bO"):
                     continue
+                if self._escape.startswith("\x1b[") and "0" <= ch <= "?":
+                    continue  # parameters of a longer sequence (Delete is ESC [ 3 ~)
                 arrow = {"A": UP, "B": DOWN, "C": RIGHT, "D": LEFT}.get(ch)
                 self._escape = ""
+                self._after_cr = False
                 if arrow:
                     keys.append(arrow)
                 continue
@@ -127,7 +137,12 @@ class IosConsole:
         if length <= 1:
             self._write(text)
             return
+        # A page is length-1 lines and the ``--More--`` line; output arrives in any chunks
+        # (often a line at a time), so the page is checked before each line is shown.
         while text:
+            if self._page_lines >= length - 1:
+                self._held.append(text)
+                return
             cut = text.find("\n")
             if cut < 0:
                 self._write(text)
@@ -135,9 +150,6 @@ class IosConsole:
             self._write(text[: cut + 1])
             text = text[cut + 1 :]
             self._page_lines += 1
-            if self._page_lines >= length - 1 and text:
-                self._held.append(text)
-                return
 
     async def drain(self) -> None:
         """Show held output page by page, waiting at ``--More--`` for a key."""
@@ -151,17 +163,25 @@ class IosConsole:
             elif key == ENTER:
                 self._page_lines = max(length - 2, 0)
             else:
+                # Any other key (q, Ctrl-C, a typed-ahead letter) ends the output: what the
+                # command still prints is dropped until the next prompt.
                 self._held.clear()
+                self._discarding = True
                 break
             held, self._held = self._held, []
             for text in held:
                 self.output(text)
-        self._held.clear()
-        self._discarding = False
+
+    def showing_prompt(self, session: Session) -> bool:
+        """True while the line waits for a command of ``session`` at its prompt."""
+        return self.session is session and self._editing and self._shown_prompt == session.prompt()
 
     def reset(self) -> None:
         self._held.clear()
         self._discarding = False
+        # The session is gone: boot text and the console's own messages are never paged.
+        self.session = None
+        self._page_lines = 0
         self._buffer = ""
         self._cursor = 0
         self._shown_prompt = ""
@@ -195,6 +215,7 @@ class IosConsole:
         self._cursor = len(initial)
         self._echo = echo
         self._editing = True
+        self._discarding = False
         self._write(prompt + (initial if echo else ""))
         self._page_lines = 0
 
@@ -242,13 +263,9 @@ class IosConsole:
                 self._write("\n")
                 return self._end_input()
             if key == "?":
-                self._write("?\n")
-                for line in session.help_lines(self._buffer[: self._cursor]):
-                    self._write(line + "\n")
-                self._write("\n")
-                self._buffer = self._buffer[: self._cursor]
-                self._begin_input(session.prompt(), self._buffer)
+                self._help(session)
             elif key == "\t":
+                self._move_to(len(self._buffer))
                 done = session.complete(self._buffer)
                 if done is None:
                     self._write("\n")
@@ -278,11 +295,31 @@ class IosConsole:
                 if back > 0:
                     back -= 1
                     self._replace(history[-back] if back else "")
-            elif key == CTRL_R:
+            elif key in (CTRL_R, CTRL_L):  # redisplay the line
+                cursor = self._cursor
                 self._write("\n")
                 self._begin_input(session.prompt(), self._buffer)
+                self._move_to(cursor)
             else:
                 self._edit(key)
+
+    def _help(self, session: Session) -> None:
+        """``?``: help for the text left of the cursor, then the whole line again.
+
+        A list ends with an empty line before the prompt; an error (``% Unrecognized
+        command``, ``% Ambiguous command``, the caret) is printed as the session words it.
+        """
+        cursor = self._cursor
+        self._move_to(len(self._buffer))
+        self._write("?\n")
+        lines = session.help_lines(self._buffer[:cursor])
+        is_error = any(line.startswith("%") for line in lines)
+        for line in lines:
+            self._write(line + "\n")
+        if not is_error:
+            self._write("\n")
+        self._begin_input(session.prompt(), self._buffer)
+        self._move_to(cursor)
 
     # --- editing ----------------------------------------------------------------------
 
