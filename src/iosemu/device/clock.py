@@ -42,9 +42,9 @@ class RouterClock:
     def local(self) -> datetime:
         return (self.utc() + self.zone.offset).replace(tzinfo=None)
 
-    def set_utc(self, when: datetime) -> None:
+    def set_utc(self, when: datetime, authoritative: bool = True) -> None:
         self.offset = when.replace(tzinfo=UTC) - self._lab_now()
-        self.authoritative = True
+        self.authoritative = authoritative
 
     @property
     def flag(self) -> str:

@@ -82,6 +82,11 @@ class Logger:
     def __init__(self, clock: RouterClock, uptime: Callable[[], float]) -> None:
         self.clock = clock
         self.uptime = uptime
+        self.sinks: list[LogSink] = []
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to power-on defaults: RAM is cleared (the terminals stay attached)."""
         self.console_level: int | None = DEBUGGING
         self.monitor_level: int | None = DEBUGGING
         self.buffer_level: int | None = DEBUGGING
@@ -91,10 +96,8 @@ class Logger:
         self.debug_stamps = StampStyle()
         self.buffer: deque[str] = deque()
         self._buffer_bytes = 0
-        self.sinks: list[LogSink] = []
         self.counters = LogCounters()
         self.debugs_on: set[str] = set()
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     # --- stamps ------------------------------------------------------------------
 

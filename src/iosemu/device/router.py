@@ -159,6 +159,8 @@ class Router:
     async def _boot(self) -> None:
         self.state = "booting"
         self.boot_time = self.loop.time()
+        self.log.reset()
+        self.clock.authoritative = False  # the calendar is not trusted until set again
         if self.booter is not None:
             await self.booter(self)
         self.state = "running"

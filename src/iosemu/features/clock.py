@@ -64,7 +64,8 @@ def clock_set(ctx: Ctx, time: tuple[int, int, int], day: int, month: int, year: 
     except ValueError:
         raise CommandError("% Invalid date") from None  # invented
     before = clock.config_stamp(clock.utc())
-    clock.set_utc((local - clock.zone.offset).replace(tzinfo=UTC))
+    # The message is stamped at the new time but still as unset (the guide's '*').
+    clock.set_utc((local - clock.zone.offset).replace(tzinfo=UTC), authoritative=False)
     after = clock.config_stamp(clock.utc())
     ctx.router.log.log(
         "SYS",
@@ -73,6 +74,7 @@ def clock_set(ctx: Ctx, time: tuple[int, int, int], day: int, month: int, year: 
         f"System clock has been updated from {before} to {after}, "
         f"configured from console by {ctx.session.source}.",
     )
+    clock.authoritative = True
 
 
 @command(

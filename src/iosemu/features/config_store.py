@@ -156,6 +156,7 @@ async def reload(ctx: Ctx) -> None:
             _save(ctx)
     if not await ctx.confirm("Proceed with reload? [confirm]"):
         return
+    ctx.print("")
     router.log.log(
         "SYS",
         5,
