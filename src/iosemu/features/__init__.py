@@ -7,6 +7,7 @@ from iosemu.features import config_store, exec, files, ping  # noqa: F401 - comm
 from iosemu.features.access import Access
 from iosemu.features.clock import Clock
 from iosemu.features.dns import Dns
+from iosemu.features.hsrp import Hsrp
 from iosemu.features.interfaces import Interfaces
 from iosemu.features.ip import Ip
 from iosemu.features.ipc import Ipc
@@ -25,6 +26,7 @@ FEATURE_CLASSES: list[type[Feature]] = [
     Dns,
     Interfaces,
     Ip,
+    Hsrp,
     TcpStack,
     Ipc,
     Lines,

@@ -160,8 +160,10 @@ class Ip(Feature):
     def _arp(self, iface: Interface, arp: Arp) -> None:
         now = self.router.loop.time()
         owned = {a: mac for a, mac in self.own_addresses(iface)}
-        # Learn the sender if we know it already or the packet is for us (RFC 826).
-        known_or_for_us = arp.sender_ip in self.arp or arp.target_ip in owned
+        # Learn the sender if we know it already or the packet is for us (RFC 826), or from
+        # a gratuitous ARP (HSRP's new Active sends one): IOS learns those by default.
+        gratuitous = arp.sender_ip == arp.target_ip
+        known_or_for_us = arp.sender_ip in self.arp or arp.target_ip in owned or gratuitous
         if known_or_for_us and arp.sender_ip not in owned:
             self.arp[arp.sender_ip] = ArpEntry(arp.sender_mac, iface.name, now)
         if arp.op == Arp.REQUEST and arp.target_ip in owned:
@@ -214,7 +216,7 @@ class Ip(Feature):
             )
         if self.is_local(packet.dst):
             # Through the interface and back, as long as a LAN round trip takes.
-            self._loopback.arrive(self.router.loop, packet.encode(), 2 * LATENCY)
+            self._loopback.arrive(self.router.loop, packet.encode(), LATENCY)
             return True
         iface = iface or self.route(packet.dst)
         if iface is None:
