@@ -14,6 +14,7 @@ from iosemu.features.ipc import Ipc
 from iosemu.features.lines import Lines
 from iosemu.features.logging import Logging
 from iosemu.features.platform import Platform
+from iosemu.features.redundancy import Redundancy
 from iosemu.features.system import System
 from iosemu.features.tcp import TcpStack
 
@@ -29,5 +30,6 @@ FEATURE_CLASSES: list[type[Feature]] = [
     Hsrp,
     TcpStack,
     Ipc,
+    Redundancy,
     Lines,
 ]

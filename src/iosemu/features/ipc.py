@@ -276,7 +276,10 @@ def ipc_zone(ctx: Ctx) -> None:
 
 
 @command(
-    IPC_ZONE, "[no] association <1-255>$number", help="Configure an association|Association ID"
+    IPC_ZONE,
+    "[no] association <1-255>$number",
+    help="Configure an association|Association ID",
+    no_syntax="association <1-255>$number",
 )
 def association(ctx: Ctx, number: int) -> None:
     ipc = ctx.feature(Ipc)
