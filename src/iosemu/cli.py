@@ -1,4 +1,4 @@
-"""The ``iosemu`` command: ``lab``, ``console``, ``replay``."""
+"""The ``iosemu`` command: ``lab``, ``node``, ``console``, ``replay``."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ import sys
 from pathlib import Path
 
 from iosemu.api import Lab, default_state_root
+from iosemu.boot import BOOT_DELAY
 from iosemu.lab.topology import TopologyError, find_lab
-from iosemu.serve import read_run_file, remove_run_file, serve_consoles
+from iosemu.serve import find_console, remove_run_file, running_routers, serve_consoles
+
+BOOT_HELP = f"lab seconds from power-on to the image running (default {BOOT_DELAY})"
 
 
 def _state_dir(args: argparse.Namespace, lab_name: str) -> Path:
@@ -32,7 +35,14 @@ def cmd_lab(args: argparse.Namespace) -> int:
         print("iosemu: a lab with consoles runs on the real or a scaled clock", file=sys.stderr)
         return 2
     state = _state_dir(args, spec.name)
-    lab = Lab(spec, clock=clock, speed=args.speed, state_dir=state, fresh=args.fresh)
+    lab = Lab(
+        spec,
+        clock=clock,
+        speed=args.speed,
+        state_dir=state,
+        fresh=args.fresh,
+        boot_delay=args.boot_delay,
+    )
     logging.basicConfig(
         filename=str(lab.state_dir / "lab.log"),
         level=logging.INFO,
@@ -86,20 +96,27 @@ def cmd_console(args: argparse.Namespace) -> int:
     except TopologyError as e:
         print(f"iosemu: {e}", file=sys.stderr)
         return 2
-    run = read_run_file(_state_dir(args, spec.name))
-    if run is None:
-        print(
-            f"iosemu: lab {spec.name} is not running (start it with: iosemu lab)", file=sys.stderr
-        )
+    # The whole lab's run file (iosemu lab), or the router's own (iosemu node).
+    state = _state_dir(args, spec.name)
+    where = find_console(state, args.router)
+    if where is None:
+        running = running_routers(state)
+        if not running:
+            print(
+                f"iosemu: lab {spec.name} is not running (start it with: iosemu lab)",
+                file=sys.stderr,
+            )
+        else:
+            names = ", ".join(running)
+            print(f"iosemu: no router {args.router} in lab {spec.name} ({names})", file=sys.stderr)
         return 1
-    consoles = run.get("consoles")
-    assert isinstance(consoles, dict)
-    if args.router not in consoles:
-        names = ", ".join(consoles)
-        print(f"iosemu: no router {args.router} in lab {spec.name} ({names})", file=sys.stderr)
-        return 1
-    where = consoles[args.router]
-    return run_console(where["host"], int(where["port"]), args.router)
+    return run_console(where[0], where[1], args.router)
+
+
+def cmd_node(args: argparse.Namespace) -> int:
+    from iosemu.node import run_node
+
+    return run_node(args)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -122,7 +139,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--console-base", type=int, help="router i listens on P+i (default 2000)")
     p.add_argument("--state", help="state directory (default ~/.local/state/iosemu/LAB)")
     p.add_argument("--fresh", action="store_true", help="wipe the state directory first")
+    p.add_argument("--boot-delay", type=float, default=BOOT_DELAY, help=BOOT_HELP)
     p.set_defaults(func=cmd_lab)
+
+    p = sub.add_parser("node", help="run one router of a lab in this process (TCP fabric)")
+    p.add_argument("router", help="the router (node) of the lab file to run")
+    p.add_argument("lab", nargs="?", help="a built-in lab name or a lab file (default: pki-ha)")
+    p.add_argument("--state", help="state directory of the lab, shared by all its nodes")
+    p.add_argument(
+        "--clock", choices=["real", "scaled"], help="clock mode (default: the running lab's)"
+    )
+    p.add_argument("--speed", type=float, help="run the clock at N times real time")
+    p.add_argument("--console-base", type=int, help="router i's console is P+i (default 2000)")
+    p.add_argument("--fabric-base", type=int, help="router i's fabric port is P+i (default 3000)")
+    p.add_argument("--fresh", action="store_true", help="wipe this router's NVRAM and flash first")
+    p.add_argument("--boot-delay", type=float, default=BOOT_DELAY, help=BOOT_HELP)
+    p.set_defaults(func=cmd_node)
 
     p = sub.add_parser("console", help="attach this terminal to a router of a running lab")
     p.add_argument("router")

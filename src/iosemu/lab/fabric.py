@@ -93,11 +93,16 @@ class Segment:
 
     def transmit(self, src: Port, frame: bytes) -> None:
         self.frames += 1
+        self.flood(src, frame)
+        if self.remote is not None:
+            self.remote(src, frame)
+
+    def flood(self, src: Port, frame: bytes) -> None:
+        """Deliver to the ports that hear ``src`` (those of other processes have no receiver;
+        the TCP fabric calls this with frames that arrive from them)."""
         for port in self.ports:
             if port is not src and self._hears(src, port):
                 port.arrive(self.loop, frame, LATENCY)
-        if self.remote is not None:
-            self.remote(src, frame)
 
     def partition(self, groups: list[list[str]]) -> None:
         """Split the segment: only ports in the same group hear each other."""

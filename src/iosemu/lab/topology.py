@@ -6,6 +6,7 @@ clock: virtual            # virtual | scaled | real (default: real for `iosemu l
 speed: 10                 # with clock: scaled
 start: 2010-06-03T01:38:00Z
 console-base: 2000        # router i (1-based, file order) listens on base + i
+fabric-base: 3000         # `iosemu node`: router i's TCP fabric port is base + i
 topology:
   nodes:
     CA-server-1:
@@ -13,6 +14,7 @@ topology:
       startup-config: |   # text, or a path relative to the lab file
         hostname CA-server-1
       console: 2001       # a fixed console port, overriding console-base
+      fabric: 3001        # a fixed TCP fabric port, overriding fabric-base
       clock-offset: -61200   # seconds this router's calendar is ahead of the lab's
   links:
     - endpoints: [CA-server-1:GigabitEthernet0/0, CA-server-2:Gi0/0]
@@ -44,6 +46,7 @@ class NodeSpec:
     startup_config: str | None = None
     console: int | None = None
     clock_offset: float = 0.0
+    fabric: int | None = None
 
 
 @dataclass
@@ -61,6 +64,7 @@ class LabSpec:
     start: datetime | None = None
     console_base: int = 2000
     source: Path | None = None
+    fabric_base: int = 3000
 
     def node(self, name: str) -> NodeSpec:
         for n in self.nodes:
@@ -72,6 +76,13 @@ class LabSpec:
         for i, n in enumerate(self.nodes, start=1):
             if n.name == name:
                 return n.console if n.console is not None else self.console_base + i
+        raise KeyError(name)
+
+    def fabric_port(self, name: str) -> int:
+        """The TCP fabric port of a router run by ``iosemu node`` (same numbering as consoles)."""
+        for i, n in enumerate(self.nodes, start=1):
+            if n.name == name:
+                return n.fabric if n.fabric is not None else self.fabric_base + i
         raise KeyError(name)
 
 
@@ -123,10 +134,13 @@ def parse_lab(data: Any, source: Path | None = None) -> LabSpec:
         console = raw.get("console")
         if console is not None and (not isinstance(console, int) or not 1 <= console <= 65535):
             raise TopologyError(f"node {node_name}: console must be a port number")
+        fabric = raw.get("fabric")
+        if fabric is not None and (not isinstance(fabric, int) or not 1 <= fabric <= 65535):
+            raise TopologyError(f"node {node_name}: fabric must be a port number")
         offset = raw.get("clock-offset", 0)
         if not isinstance(offset, int | float):
             raise TopologyError(f"node {node_name}: clock-offset must be a number of seconds")
-        nodes.append(NodeSpec(node_name, kind, config, console, float(offset)))
+        nodes.append(NodeSpec(node_name, kind, config, console, float(offset), fabric))
     names = {n.name for n in nodes}
     links = []
     for i, raw in enumerate(topo.get("links") or []):
@@ -165,6 +179,7 @@ def parse_lab(data: Any, source: Path | None = None) -> LabSpec:
         start=start,
         console_base=int(top.get("console-base", 2000)),
         source=source,
+        fabric_base=int(top.get("fabric-base", 3000)),
     )
 
 
