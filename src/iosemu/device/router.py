@@ -47,6 +47,12 @@ class Feature:
         """Lines this feature adds inside the block of interface ``name``."""
         return []
 
+    def clock_set(self) -> None:
+        """Called after ``clock set`` changed the router's calendar."""
+
+    def saved(self) -> None:
+        """Called when the running configuration is written to NVRAM (``write memory``)."""
+
     def started(self) -> None:
         """Called once the startup configuration is loaded (start timers here)."""
 
@@ -75,6 +81,10 @@ class Router:
         self.console: Any = None
         # Interface name -> its port on the lab fabric (lab.fabric.Port), set by the lab.
         self.ports: dict[str, Any] = {}
+        # True while the configuration is rendered for NVRAM (certificates become file names).
+        self.saving = False
+        # A 3825 has a battery-backed calendar: IOS trusts it enough to start a CA server.
+        self.has_calendar = True
         self.loop = loop
         self.state_dir = state_dir
         self.clock = RouterClock(loop.now)

@@ -13,6 +13,9 @@ from iosemu.features.ip import Ip
 from iosemu.features.ipc import Ipc
 from iosemu.features.lines import Lines
 from iosemu.features.logging import Logging
+from iosemu.features.pki.keys import Keys
+from iosemu.features.pki.server import CertificateServer
+from iosemu.features.pki.trustpoint import Pki
 from iosemu.features.platform import Platform
 from iosemu.features.redundancy import Redundancy
 from iosemu.features.system import System
@@ -31,5 +34,8 @@ FEATURE_CLASSES: list[type[Feature]] = [
     TcpStack,
     Ipc,
     Redundancy,
+    Keys,
+    Pki,
+    CertificateServer,
     Lines,
 ]

@@ -75,6 +75,8 @@ def clock_set(ctx: Ctx, time: tuple[int, int, int], day: int, month: int, year: 
         f"configured from console by {ctx.session.source}.",
     )
     clock.authoritative = True
+    for feature in ctx.router.features.values():
+        feature.clock_set()
 
 
 @command(

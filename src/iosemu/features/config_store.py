@@ -22,12 +22,19 @@ def save_startup(router: Router) -> None:
     """Write the running configuration to NVRAM (raises FileSystemError when it cannot)."""
     previous = router.config_saved_at
     router.config_saved_at = router.clock.utc()
+    router.saving = True
     try:
-        router.nvram.write("startup-config", config_text(config_body(router)).encode())
+        text = config_text(config_body(router))
+    finally:
+        router.saving = False
+    try:
+        router.nvram.write("startup-config", text.encode())
     except FileSystemError:
         router.config_saved_at = previous
         raise
     router.config_modified = False
+    for feature in router.features.values():
+        feature.saved()
 
 
 def _save(ctx: Ctx) -> None:

@@ -40,6 +40,7 @@ LAYOUT: list[str] = [
     "@crypto-token",
     "!",
     "@crypto-trustpoints",
+    "!",
     "@crypto-chains",
     "@redundancy-interdevice",
     "@redundancy",

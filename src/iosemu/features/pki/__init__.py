@@ -1,0 +1,1 @@
+"""Public key infrastructure: RSA keys, trustpoints, the certificate server, SCEP."""

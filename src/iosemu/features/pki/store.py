@@ -1,0 +1,147 @@
+"""Where a certificate server keeps its database: ``database url`` and ``database level``.
+
+A URL is ``nvram:``, ``flash:`` (optionally with a directory), or ``tftp://HOST/PATH`` /
+``ftp://[user[:pass]@]HOST/PATH``. Network URLs are a store of the lab: a directory per
+host under ``<lab state>/servers/``, which every router of the lab reaches, so two CA
+servers can share it as the guide recommends for ``database level complete``. Files are
+written atomically. The serial file is ours (IOS's own format is not published): a text
+header with the last serial, then one JSON line per pending or granted request.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from iosemu.device.filesystem import FileSystem, FileSystemError, valid_name
+from iosemu.device.router import Router
+
+FILE_KINDS = ("cnm", "crl", "crt", "p12", "pem", "ser")
+
+_NETWORK = re.compile(
+    r"^(?P<scheme>tftp|ftp)://(?:[^@/]*@)?(?P<host>[A-Za-z0-9.-]+)(?P<path>/[^\s]*)?$"
+)
+
+
+class StoreError(Exception):
+    """The database location cannot be used; the text is the IOS-style message."""
+
+
+def check_url(url: str) -> None:
+    """Raise StoreError for a URL the server cannot use."""
+    if url.rstrip("/") in ("nvram:", "flash:") or url.startswith("flash:/"):
+        return
+    m = _NETWORK.match(url)
+    if not m:
+        raise StoreError(f"% Invalid database url {url}")  # invented text
+    for part in (m.group("path") or "/").strip("/").split("/"):
+        if part in ("..", "."):
+            raise StoreError(f"% Invalid database url {url}")
+
+
+@dataclass
+class Location:
+    """One database URL, resolved for reading and writing."""
+
+    router: Router
+    url: str
+
+    def _local(self) -> tuple[FileSystem, str] | None:
+        if self.url.startswith("nvram:"):
+            return self.router.nvram, ""
+        if self.url.startswith("flash:"):
+            return self.router.flash, ""
+        return None
+
+    def _network_dir(self) -> Path:
+        m = _NETWORK.match(self.url)
+        if not m:
+            raise StoreError(f"% Invalid database url {self.url}")
+        base = self.router.state_dir.parent / "servers" / m.group("host")
+        path = (m.group("path") or "/").strip("/")
+        return base / path if path else base
+
+    def write(self, name: str, data: bytes) -> None:
+        if not valid_name(name):
+            raise StoreError(f"% Invalid file name {name}")
+        local = self._local()
+        if local is not None:
+            try:
+                local[0].write(name, data)
+            except FileSystemError as e:
+                raise StoreError(str(e)) from None
+            return
+        directory = self._network_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, directory / name)
+
+    def read(self, name: str) -> bytes | None:
+        if not valid_name(name):
+            return None
+        local = self._local()
+        if local is not None:
+            fs = local[0]
+            try:
+                return fs.read(name) if fs.exists(name) else None
+            except FileSystemError:
+                return None
+        path = self._network_dir() / name
+        return path.read_bytes() if path.is_file() else None
+
+    def names(self) -> list[str]:
+        local = self._local()
+        if local is not None:
+            return [e.name for e in local[0].listing() if not e.builtin]
+        directory = self._network_dir()
+        if not directory.is_dir():
+            return []
+        return sorted(
+            p.name for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")
+        )
+
+
+class Database:
+    """The server's files by kind: each kind goes to its ``database url`` or the primary one."""
+
+    def __init__(self, router: Router, primary: str, per_kind: dict[str, str]) -> None:
+        self.router = router
+        self.primary = Location(router, primary)
+        self.per_kind = {kind: Location(router, url) for kind, url in per_kind.items()}
+
+    def location(self, kind: str) -> Location:
+        return self.per_kind.get(kind, self.primary)
+
+    def write(self, kind: str, name: str, data: bytes) -> None:
+        self.location(kind).write(name, data)
+
+    def read(self, kind: str, name: str) -> bytes | None:
+        return self.location(kind).read(name)
+
+
+# --------------------------------------------------------------------------- serial file
+
+
+def serial_file(serial: int, requests: list[dict[str, object]]) -> bytes:
+    lines = ["DB version 1", f"last issued serial number 0x{serial:X}"]
+    lines += [json.dumps(r, sort_keys=True) for r in requests]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def parse_serial_file(data: bytes) -> tuple[int, list[dict[str, object]]]:
+    """(last serial, request records); raises ValueError on a damaged file."""
+    lines = data.decode().splitlines()
+    if len(lines) < 2 or lines[0] != "DB version 1":
+        raise ValueError("not a serial file")
+    m = re.fullmatch(r"last issued serial number 0x([0-9A-Fa-f]+)", lines[1])
+    if not m:
+        raise ValueError("no serial number in the serial file")
+    return int(m.group(1), 16), [json.loads(line) for line in lines[2:] if line.strip()]
