@@ -16,6 +16,7 @@ topology:
       console: 2001       # a fixed console port, overriding console-base
       fabric: 3001        # a fixed TCP fabric port, overriding fabric-base
       clock-offset: -61200   # seconds this router's calendar is ahead of the lab's
+      calendar: false        # no hardware calendar: the clock is unset until `clock set`
   links:
     - endpoints: [CA-server-1:GigabitEthernet0/0, CA-server-2:Gi0/0]
 ```
@@ -47,6 +48,7 @@ class NodeSpec:
     console: int | None = None
     clock_offset: float = 0.0
     fabric: int | None = None
+    calendar: bool = True  # a battery-backed calendar (3825): the CA trusts the clock
 
 
 @dataclass
@@ -140,7 +142,12 @@ def parse_lab(data: Any, source: Path | None = None) -> LabSpec:
         offset = raw.get("clock-offset", 0)
         if not isinstance(offset, int | float):
             raise TopologyError(f"node {node_name}: clock-offset must be a number of seconds")
-        nodes.append(NodeSpec(node_name, kind, config, console, float(offset), fabric))
+        calendar = raw.get("calendar", True)
+        if not isinstance(calendar, bool):
+            raise TopologyError(f"node {node_name}: calendar must be true or false")
+        nodes.append(
+            NodeSpec(node_name, kind, config, console, float(offset), fabric, calendar=calendar)
+        )
     names = {n.name for n in nodes}
     links = []
     for i, raw in enumerate(topo.get("links") or []):
