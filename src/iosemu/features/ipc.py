@@ -91,7 +91,11 @@ class Association:
         """Queue a message for the peer; False when the association is down."""
         if not self.up or self._writer is None:
             return False
-        self._writer.write(_frame(MSG_DATA, struct.pack("!H", channel) + payload))
+        try:
+            self._writer.write(_frame(MSG_DATA, struct.pack("!H", channel) + payload))
+        except OSError:
+            # The connection broke and the reader has not noticed yet: as good as down.
+            return False
         return True
 
 
@@ -179,10 +183,17 @@ class Ipc(Feature):
             except Exception:
                 log.exception("%s: association state handler failed", self.router.name)
 
+    def _current(self, assoc: Association) -> bool:
+        """Whether the running task still serves ``assoc`` (it was not stopped meanwhile)."""
+        return self._running and assoc._task is asyncio.current_task()
+
     async def _dial(self, assoc: Association) -> None:
         tcp = self.router.feature(TcpStack)
         assert assoc.remote_ip is not None and assoc.remote_port is not None
-        while True:
+        # Python 3.11's wait_for can swallow the cancellation of _stop (a reload, shutdown)
+        # when its inner await finished at the same instant: check, or this loop would dial
+        # forever from a stopped router's TCP stack and reset the new one's connections.
+        while self._current(assoc):
             try:
                 # Both ends of an SCTP association use their configured ports. Each
                 # attempt lasts one retry period, so a peer that appears is found soon.
@@ -195,6 +206,9 @@ class Ipc(Feature):
             except (OSError, TimeoutError):
                 await asyncio.sleep(RETRY)
                 continue
+            if not self._current(assoc):
+                writer.abort()
+                return
             await self._serve(assoc, reader, writer)
             await asyncio.sleep(RETRY)
 

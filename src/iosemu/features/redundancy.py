@@ -20,7 +20,11 @@ What the pair does, decided where IOS's behaviour is not documented (docs/fideli
   client's bulk sync. Active means RF ACTIVE; a standby whose group goes Active takes
   over (a switchover) through ACTIVE-FAST … ACTIVE.
 * A standby that loses its peer stays standby (Simplex) until HSRP makes it Active: only
-  HSRP decides who serves the virtual address.
+  HSRP decides who serves the virtual address. When the peer comes back it walks the
+  standby states again, with a fresh bulk sync: what it held may be stale.
+* Units pair only when both run the same scheme name and both have an HSRP group of that
+  name; otherwise each stays Simplex (``peer state = 1  -DISABLED``) until the
+  configuration is fixed and the association toggled or the routers reloaded.
 
 RF clients (the PKI server is the first) register with ``Redundancy.register`` and get
 their role, their peer's messages, the moment of bulk sync and the peer's loss.
@@ -35,8 +39,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from iosemu.device.clock import uptime_text
+from iosemu.device.filesystem import FileSystemError
 from iosemu.device.logging import DebugFlag
 from iosemu.device.router import Feature, Router
+from iosemu.features.config_store import save_startup
 from iosemu.features.hsrp import Hsrp, StandbyGroup, State
 from iosemu.features.ipc import Association, Ipc
 from iosemu.features.logging import debug_mask, declare_debug
@@ -124,6 +130,9 @@ class Redundancy(Feature):
         self.last_reason = "none"
         self.user_forced_by_peer = False
         self.state_since = router.loop.time()
+        self.peer_since = router.loop.time()  # when the peer entered its current state
+        self.running = False  # started() ran: the role is known unless "init"
+        self.stale = False  # a standby that lost its active: must sync again when paired
         self.clients: dict[str, RfClient] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._walk: asyncio.Task[None] | None = None
@@ -163,6 +172,7 @@ class Redundancy(Feature):
     # --- life cycle ------------------------------------------------------------------
 
     def started(self) -> None:
+        self.running = True
         self.scheme = self.configured_scheme if self.interdevice else None
         if self.scheme is None:
             return
@@ -183,11 +193,15 @@ class Redundancy(Feature):
             task.cancel()
 
     def register(self, client: RfClient) -> None:
-        """Make ``client`` part of the pair's state: it hears its role and its peer."""
+        """Make ``client`` part of the pair's state: it hears its role and its peer.
+
+        A client that registers once the role is decided is told it at once."""
         self.clients[client.name] = client
         assoc = self.association()
         if self.scheme is not None and assoc is not None:
             assoc.handlers[client.channel] = client.on_message
+        if self.running and self.role != "init":
+            client.on_role(self.role)
 
     def send(self, client: RfClient, payload: bytes) -> bool:
         """A message to the client's peer on the other unit; False when unpaired."""
@@ -218,20 +232,45 @@ class Redundancy(Feature):
 
     def _association_changed(self, up: bool) -> None:
         if up:
-            self._send_rf(
-                {"t": "hello", "scheme": self.scheme, "role": self.role, "state": self.my_state}
-            )
-            return
+            self._hello()
+        else:
+            self._peer_lost()
+
+    def _peer_lost(self) -> None:
+        """The pair is broken: the association went down, or the active is going away."""
         lost = self.peer_scheme_ok
+        peer_state = self.peer_state
         self.peer_scheme_ok = False
-        self.peer_state = DISABLED
+        self._set_peer_state(DISABLED)
         self.terminal = False
         if lost:
-            if self.role == "active" and INITIALIZATION <= self.peer_state <= STANDBY_HOT:
+            if self.role == "active" and INITIALIZATION <= peer_state <= STANDBY_HOT:
                 self.standby_failures += 1
+            if self.role == "standby":
+                # Nothing syncs it any more: it must walk (and bulk sync) again when paired.
+                self.stale = True
+                if self._walk is not None:
+                    self._walk.cancel()
+                    self._walk = None
             for client in self.clients.values():
                 client.on_peer_lost()
         self._reconsider()
+
+    def _hello(self) -> None:
+        self._send_rf(
+            {
+                "t": "hello",
+                "scheme": self.scheme,
+                "group": self.group() is not None,
+                "role": self.role,
+                "state": self.my_state,
+            }
+        )
+
+    def _set_peer_state(self, state: int) -> None:
+        if state != self.peer_state:
+            self.peer_state = state
+            self.peer_since = self.router.loop.time()
 
     def _send_rf(self, message: dict[str, object]) -> None:
         assoc = self.association()
@@ -246,21 +285,24 @@ class Redundancy(Feature):
             log.info("%s: dropped a malformed RF message", self.router.name)
             return
         if kind == "hello":
-            self.peer_scheme_ok = message.get("scheme") == self.scheme
+            # A scheme naming a group that does not exist on either side pairs nothing.
+            self.peer_scheme_ok = (
+                message.get("scheme") == self.scheme
+                and bool(message.get("group"))
+                and self.group() is not None
+            )
             if not self.peer_scheme_ok:
                 return
             first = not self.paired_since_boot
             self.paired_since_boot = True
-            self.peer_state = int(message.get("state", DISABLED))
+            self._set_peer_state(int(message.get("state", DISABLED)))
             if first:
-                self._send_rf(
-                    {"t": "hello", "scheme": self.scheme, "role": self.role, "state": self.my_state}
-                )
+                self._hello()
             self._reconsider()
         elif not self.peer_scheme_ok:
             return
         elif kind == "state":
-            self.peer_state = int(message["state"])
+            self._set_peer_state(int(message["state"]))
             if self.peer_state == STANDBY_COLD_BULK and self.role == "active":
                 self._spawn(self._bulk_sync())
             elif self.peer_state == STANDBY_HOT and self.role == "active":
@@ -271,7 +313,10 @@ class Redundancy(Feature):
         elif kind == "bulk-done" and self.role == "standby":
             self._spawn(self._hot())
         elif kind == "switchover":
+            # The active is reloading to hand over: it is gone now, not when the
+            # association times out (its HSRP resign follows at once).
             self.user_forced_by_peer = True
+            self._peer_lost()
 
     def _spawn(self, coro: Awaitable[None]) -> asyncio.Task[None]:
         task = self.router.spawn(coro, "rf")  # type: ignore[arg-type]
@@ -310,6 +355,7 @@ class Redundancy(Feature):
             return
         was_standby = self.role == "standby"
         self.role = "active"
+        self.stale = False
         if self._walk is not None:
             self._walk.cancel()
             self._walk = None
@@ -329,12 +375,16 @@ class Redundancy(Feature):
             await asyncio.sleep(0.01)
 
     def _become_standby(self) -> None:
-        if self.role == "standby":
+        """Become the standby, or (stale) walk the states again to be synced afresh."""
+        if self.role == "standby" and not self.stale:
             return
+        told = self.role == "standby"
         self.role = "standby"
+        self.stale = False
         self.terminal = False
-        for client in self.clients.values():
-            client.on_role("standby")
+        if not told:
+            for client in self.clients.values():
+                client.on_role("standby")
         self._walk = self._spawn(self._walk_standby())
 
     async def _walk_standby(self) -> None:
@@ -364,8 +414,10 @@ class Redundancy(Feature):
     # --- what show commands print ------------------------------------------------------
 
     def manual_swact(self) -> str:
-        if not self.duplex or self.role == "init":
+        if not self.duplex:
             return SWACT_SIMPLEX
+        if self.role == "init":
+            return SWACT_NOT_TERMINAL  # paired, but HSRP has not decided the roles yet
         if self.role == "standby":
             return SWACT_STANDBY
         if not self.terminal:
@@ -442,6 +494,11 @@ def show_redundancy_states(ctx: Ctx) -> None:
     ctx.print(*states_lines(ctx.feature(Redundancy)))
 
 
+def _location(role: str) -> str:
+    # Right-aligned with the other field names, as in real captures of either role.
+    return f"{role + ' Location':>30} = slot 0"
+
+
 def _software_state(n: int) -> str:
     return STATE_NAMES[n] + (" " if n == STANDBY_HOT else "")
 
@@ -466,7 +523,7 @@ def show_redundancy(ctx: Ctx) -> None:
         "",
         "Current Processor Information :",
         "-------------------------------",
-        f"               {'Active' if rf.role == 'active' else 'Standby'} Location = slot 0",
+        _location("Active" if rf.role == "active" else "Standby"),
         f"        Current Software state = {_software_state(rf.my_state)}",
         f"       Uptime in current state = {uptime_text(now - rf.state_since)}",
         f"                 Image Version = {VERSION_BANNER[0]}",
@@ -479,16 +536,19 @@ def show_redundancy(ctx: Ctx) -> None:
         lines += [
             "Peer Processor Information :",
             "----------------------------",
-            f"              {other} Location = slot 0",
+            _location(other),
             f"        Current Software state = {_software_state(rf.peer_state)}",
+            f"       Uptime in current state = {uptime_text(now - rf.peer_since)}",
             f"                 Image Version = {VERSION_BANNER[0]}",
             *VERSION_BANNER[1:],
             "        Configuration register = 0x2102",
             "",
         ]
     else:
+        # The peer of an inter-device pair is another box, no slot of this one.
         lines.append(
-            "Peer (slot: 0) information is not available because it is in 'DISABLED' state"
+            "Peer (slot: unavailable) information is not available because it is in "
+            "'DISABLED' state"
         )
     ctx.print(*lines)
 
@@ -522,9 +582,25 @@ async def force_switchover(ctx: Ctx) -> None:
     swact = rf.manual_swact()
     if swact != "enabled":
         raise CommandError(f"    Manual Swact = {swact}")
+    router = ctx.router
+    # As before a reload, unsaved changes are offered a save (IOS-XE asks this too).
+    if router.config_modified:
+        question = "System configuration has been modified. Save? [yes/no]: "
+        save = await ctx.yes_no(question)
+        while save is None:
+            ctx.print("% Please answer 'yes' or 'no'.")
+            save = await ctx.yes_no(question)
+        if save:
+            ctx.print("Building configuration...")
+            try:
+                save_startup(router)
+            except FileSystemError as e:
+                raise CommandError(str(e)) from None
+            ctx.print("[OK]")
     if not await ctx.confirm("Proceed with switchover to standby RP? [confirm]"):
         return
-    router = ctx.router
+    # Real consoles echo the Manual Swact status once confirmed, as a refusal prints it.
+    ctx.print(f"    Manual Swact = {swact}")
     router.log.log(
         "SYS",
         5,
