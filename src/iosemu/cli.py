@@ -12,7 +12,8 @@ from pathlib import Path
 
 from iosemu.api import Lab, default_state_root
 from iosemu.boot import BOOT_DELAY
-from iosemu.lab.topology import TopologyError, find_lab
+from iosemu.lab.forward import ForwardError
+from iosemu.lab.topology import TopologyError, find_lab, parse_forward_option
 from iosemu.serve import find_console, remove_run_file, running_routers, serve_consoles
 
 BOOT_HELP = f"lab seconds from power-on to the image running (default {BOOT_DELAY})"
@@ -30,6 +31,11 @@ def cmd_lab(args: argparse.Namespace) -> int:
         return 2
     if args.console_base is not None:
         spec.console_base = args.console_base
+    try:
+        spec.forwards += [parse_forward_option(text) for text in args.forward or []]
+    except TopologyError as e:
+        print(f"iosemu: {e}", file=sys.stderr)
+        return 2
     clock = args.clock or ("scaled" if args.speed else spec.clock or "real")
     if clock == "virtual":
         print("iosemu: a lab with consoles runs on the real or a scaled clock", file=sys.stderr)
@@ -55,12 +61,23 @@ def cmd_lab(args: argparse.Namespace) -> int:
         except OSError as e:
             print(f"iosemu: cannot open console ports: {e.strerror}", file=sys.stderr)
             raise SystemExit(1) from None
+        try:
+            forwards = await lab.start_forwards()
+        except ForwardError as e:
+            print(f"iosemu: cannot open a forward: {e}", file=sys.stderr)
+            raise SystemExit(1) from None
         for router in lab.routers.values():
             router.power_on()
         print(f"Lab {spec.name} ({clock} clock), state in {lab.state_dir}")
         print(f"{'Router':<20} Console")
         for server, name in zip(servers, lab.consoles, strict=False):
             print(f"{name:<20} telnet {server.host} {server.port}")
+        if forwards:
+            print(f"{'Forward':<20} To")
+            for forward in forwards:
+                to = forward.spec
+                host = f"127.0.0.1:{to.host_port}"
+                print(f"{host:<20} {to.target}:{to.port} (relay {to.address.ip})")
         sys.stdout.flush()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -140,6 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--state", help="state directory (default ~/.local/state/iosemu/LAB)")
     p.add_argument("--fresh", action="store_true", help="wipe the state directory first")
     p.add_argument("--boot-delay", type=float, default=BOOT_DELAY, help=BOOT_HELP)
+    p.add_argument(
+        "--forward",
+        action="append",
+        metavar="ADDR:PORT=HOSTPORT",
+        help="relay 127.0.0.1:HOSTPORT to ADDR:PORT inside the lab (repeatable)",
+    )
     p.set_defaults(func=cmd_lab)
 
     p = sub.add_parser("node", help="run one router of a lab in this process (TCP fabric)")

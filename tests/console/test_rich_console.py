@@ -27,10 +27,13 @@ from prompt_toolkit.output import DummyOutput
 from iosemu.api import Lab
 from iosemu.console.ios import MORE, MORE_ERASE, IosConsole
 from iosemu.console.rich import (
+    FAULT_HELP_TEXT,
+    HELP_TEXT,
     Choice,
     LineScreen,
     RichConsole,
     at_command_prompt,
+    fault_choices,
     keys_for_paste,
     next_words,
 )
@@ -39,6 +42,7 @@ from iosemu.lab.clock import settle
 IOSEMU = Path(sys.executable).with_name("iosemu")
 TIMEOUT = 30.0  # seconds; generous for a loaded machine
 F2 = "\x1bOQ"
+F5 = "\x1b[15~"
 CTRL_RIGHT_BRACKET, CTRL_D, CTRL_U = "\x1d", "\x04", "\x15"
 
 
@@ -228,6 +232,129 @@ def test_dialogs_take_keys_one_by_one(lab: Lab, person: Person) -> None:
         await person.type("\x1b[21~")
         assert person.task is not None
         await asyncio.wait_for(person.task, 5)
+
+    lab.run(scenario())
+
+
+# --------------------------------------------------------------------------- faults (F5)
+
+
+def toolbar(person: Person) -> str:
+    return "".join(text for _, text, *_ in person.rich._toolbar())
+
+
+def test_fault_completion_offers_what_makes_sense_now(lab: Lab) -> None:
+    words = [c.word for c in fault_choices(lab, "")]
+    assert words[:6] == ["power-off", "power-on", "unplug", "plug", "partition", "heal"]
+    assert [c.insert for c in fault_choices(lab, "power-of")] == ["power-off "]
+    assert [c.word for c in fault_choices(lab, "power-off ")] == ["CA-server-1", "CA-server-2"]
+    assert fault_choices(lab, "power-on ") == []  # nothing is off
+    assert [c.word for c in fault_choices(lab, "unplug CA-server-1 ")] == ["Gi0/0"]
+    assert fault_choices(lab, "plug CA-server-1 ") == []  # the cable is in
+    lab.power_off("CA-server-2")
+    lab.unplug("CA-server-1", "Gi0/0")
+    assert [c.word for c in fault_choices(lab, "power-on ")] == ["CA-server-2"]
+    assert [c.word for c in fault_choices(lab, "plug ")] == ["CA-server-1"]
+    assert [c.word for c in fault_choices(lab, "partition CA-server-1 ")] == ["CA-server-2", "|"]
+    assert fault_choices(lab, "heal ") == []
+
+
+def test_f5_injects_a_fault_and_power_comes_back_with_the_boot(lab: Lab, person: Person) -> None:
+    async def scenario() -> None:
+        await person.start()
+        await person.type("\r")
+        assert HELP_TEXT in toolbar(person) and "F5 fault" in HELP_TEXT
+        await person.type(F5)
+        assert person.rich.fault_open and FAULT_HELP_TEXT in toolbar(person)
+        await person.type("power-off CA-server-2\r")
+        assert not person.rich.fault_open
+        assert person.rich.printed[-1] == "[... CA-server-2 loses power ...]"
+        assert lab.router("CA-server-2").state == "off"
+        assert " 2 CA-server-2 (off) " in toolbar(person)
+        assert [str(f) for f in lab.faults] == ["power-off CA-server-2"]
+        # The keys typed in the prompt went nowhere else: CA-server-1's line is untouched.
+        assert at_command_prompt(lab.consoles["CA-server-1"]) is not None
+        assert person.rich.view.buffer.text == ""
+
+        await person.type(F5, "power-on CA-server-2\r")
+        assert person.rich.printed[-1] == "[... CA-server-2 is powered on ...]"
+        await asyncio.sleep(10)  # lab time: the boot
+        await person.settle()
+        await person.type(F2)  # what CA-server-2 printed meanwhile: the whole boot
+        shown = person.printed_since(0)
+        boot = shown[shown.index("--- CA-server-2 ---") :]
+        assert "System Bootstrap, Version 12.3(11r)T2, RELEASE SOFTWARE (fc1)" in boot
+        assert "Press RETURN to get started!" in boot
+        assert person.rich.view.screen.pending == ""  # waits for Return, as after a reload
+        await person.type("\r")
+        assert at_command_prompt(lab.consoles["CA-server-2"]) is not None
+        assert lab.faults == []
+        await person.type("\x1b[21~")  # F10
+        assert person.task is not None
+        await asyncio.wait_for(person.task, 5)
+
+    lab.run(scenario())
+
+
+def test_a_bad_fault_command_says_why_and_stays_to_be_corrected(lab: Lab, person: Person) -> None:
+    async def scenario() -> None:
+        await person.start()
+        await person.type(F5, "powr-off CA-server-2\r")
+        assert person.rich.printed[-1].startswith("% unknown fault 'powr-off'; the faults are:")
+        assert person.rich.fault_open and person.rich.fault_buffer.text == "powr-off CA-server-2"
+        await person.type("\x15", "power-off R9\r")  # Ctrl-U, then a router that is not there
+        assert person.rich.printed[-1] == (
+            "% no router R9 in lab pki-ha (CA-server-1, CA-server-2)"
+        )
+        await person.type("\x15", "unplug CA-server-1 Gi0/1\r")
+        assert person.rich.printed[-1] == (
+            "% CA-server-1 GigabitEthernet0/1 has no cable in this lab (cabled: GigabitEthernet0/0)"
+        )
+        await person.type("\x15", "heal\r")
+        assert person.rich.printed[-1] == "% no segment is split"
+        await person.type("\x03")  # Ctrl-C closes the prompt without injecting anything
+        assert not person.rich.fault_open and lab.faults == []
+        assert HELP_TEXT in toolbar(person)
+
+    lab.run(scenario())
+
+
+def test_the_fault_prompt_completes_lists_and_partitions(lab: Lab, person: Person) -> None:
+    async def scenario() -> None:
+        await person.start()
+        await person.type("\r")
+        await person.type(F5, "unp\t")
+        assert person.rich.fault_buffer.text == "unplug "
+        await person.type("CA-server-1 G\t")
+        assert person.rich.fault_buffer.text == "unplug CA-server-1 Gi0/0 "
+        mark = len(person.rich.printed)
+        await person.type("\r")
+        # (CA-server-1's boot messages, shown at Return, may come along: lines, not keys.)
+        assert "[... the cable of CA-server-1 GigabitEthernet0/0 is pulled ...]" in (
+            person.printed_since(mark)
+        )
+        mark = len(person.rich.printed)
+        await person.type(F5, "partition CA-server-1 | CA-server-2\r")
+        assert person.printed_since(mark) == [
+            "[... the segment splits: CA-server-1 | CA-server-2 ...]"
+        ]
+        mark = len(person.rich.printed)
+        await person.type(F5, "faults\r")
+        assert person.printed_since(mark) == [
+            "Faults in effect:",
+            "  unplug CA-server-1 GigabitEthernet0/0",
+            "  partition CA-server-1 | CA-server-2",
+        ]
+        mark = len(person.rich.printed)
+        await person.type(F5, "?")
+        shown = person.printed_since(mark)
+        assert shown[0] == "Fault commands:"
+        assert any(line.startswith("  power-off ROUTER") for line in shown)
+        assert person.rich.fault_buffer.text == ""  # ? shows help, types nothing
+        await person.type("heal\r", F5, "plug CA-server-1 Gi0/0\r")
+        mark = len(person.rich.printed)
+        await person.type(F5, "faults\r")
+        assert person.printed_since(mark) == ["No faults in effect."]
 
     lab.run(scenario())
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from iosemu.lab.faults import Fault
 from iosemu.parser.grammar import REGISTRY
 from iosemu.replay import runner
 from iosemu.replay.console import Driver
@@ -75,6 +76,28 @@ def test_the_first_html_comment_names_the_lab() -> None:
         ('  [... until "a "quoted" text" ...]', Directive("until", text='a "quoted" text')),
         ("R1#show clock", None),
         ("[..] matches anything", None),
+        (
+            "[... CA-server-2 loses power ...]",
+            Directive("fault", fault=Fault("power-off", "CA-server-2")),
+        ),
+        ("[... R2 is powered on ...]", Directive("fault", fault=Fault("power-on", "R2"))),
+        (
+            "[... the cable of R1 Gi0/0 is pulled ...]",
+            Directive("fault", fault=Fault("unplug", "R1", "Gi0/0")),
+        ),
+        (
+            "[... the cable of R1 GigabitEthernet0/0 is plugged back in ...]",
+            Directive("fault", fault=Fault("plug", "R1", "GigabitEthernet0/0")),
+        ),
+        (
+            "[... the cable of R1 Gi0/0 is plugged back ...]",
+            Directive("fault", fault=Fault("plug", "R1", "Gi0/0")),
+        ),
+        (
+            "[... the segment splits: R1 | R2  Host ...]",
+            Directive("fault", fault=Fault("partition", groups=(("R1",), ("R2", "Host")))),
+        ),
+        ("[... the segment heals ...]", Directive("fault", fault=Fault("heal"))),
     ],
 )
 def test_directives(line: str, directive: Directive | None) -> None:
@@ -86,6 +109,27 @@ def test_a_malformed_directive_names_its_line() -> None:
         parse("text\n```ios\nR1#show clock\n[... soon ...]\n```\n", "t.md")
     assert e.value.lineno == 4
     assert str(e.value).startswith("t.md:4: unknown directive")
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "[... CA-server-2 looses power ...]",
+            "t.md:3: unknown directive '[... CA-server-2 looses power ...]'; a directive is "
+            '[... WHAT ...] with WHAT one of: N seconds later; until "TEXT"; ROUTER loses power;',
+        ),
+        (
+            "[... the segment splits: R1 R2 ...]",
+            "t.md:3: bad directive '[... the segment splits: R1 R2 ...]': a partition needs at "
+            "least two groups",
+        ),
+    ],
+)
+def test_a_malformed_fault_directive_names_its_line(line: str, message: str) -> None:
+    with pytest.raises(TranscriptError) as e:
+        parse(f"text\n```ios\n{line}\n```\n", "t.md")
+    assert str(e.value).startswith(message)
 
 
 def test_secrets() -> None:
@@ -401,6 +445,119 @@ def test_a_bad_lab_reference_fails_cleanly(tmp_path: Path) -> None:
 
 def test_a_file_without_blocks_passes(tmp_path: Path) -> None:
     assert run_file(write(tmp_path, "# Just prose\n")).passed
+
+
+# --------------------------------------------------------------------------- faults
+
+
+def test_power_off_then_on_boots_to_press_return(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        block(
+            "CA-server-2>enable",
+            "[... CA-server-2 loses power ...]",
+            "[... 1 minute later ...]",
+            "[... CA-server-2 is powered on ...]",
+            "",
+            "System Bootstrap, Version 12.3(11r)T2, RELEASE SOFTWARE (fc1)",
+            "...",
+            "Press RETURN to get started!",
+            "...",
+            "CA-server-2>show version | include returned",
+            "System returned to ROM by power-on",
+            "CA-server-2>show clock",
+            "*01:39:0[..] UTC Thu Jun 3 2010",
+        ),
+    )
+    result = run_file(path)
+    assert result.passed, runner.report(result)
+
+
+def test_typing_at_a_router_that_is_off_fails_with_the_line(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        block("CA-server-2>enable", "[... CA-server-2 loses power ...]", "CA-server-2#show clock"),
+    )
+    result = run_file(path)
+    assert not result.passed
+    assert result.blocks[0].error == (
+        f"{path}:6: CA-server-2 is powered off: nothing can be typed into it until "
+        "[... CA-server-2 is powered on ...]"
+    )
+
+
+def test_a_fault_the_lab_cannot_take_fails_with_the_line(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        block(
+            "CA-server-1>enable",
+            "[... the cable of CA-server-1 Gi0/1 is pulled ...]",
+            "[... R9 loses power ...]",
+        ),
+    )
+    result = run_file(path)
+    assert result.blocks[0].error == (
+        f"{path}:5: CA-server-1 GigabitEthernet0/1 has no cable in this lab "
+        "(cabled: GigabitEthernet0/0)"
+    )
+
+
+def test_faults_on_the_wire_in_a_transcript(tmp_path: Path) -> None:
+    # The cable is pulled, then the segment split and healed: the faults need no output.
+    lines = []
+    for router in ("CA-server-1", "CA-server-2"):
+        lines += [
+            f"{router}>enable",
+            f"{router}#configure terminal",
+            "...",
+            f"{router}(config)#interface GigabitEthernet0/0",
+            f"{router}(config-if)#no shutdown",
+            f"{router}(config-if)#end",
+        ]
+    lines += [
+        '[... until "LINEPROTO-5-UPDOWN" ...]',
+        "[... the cable of CA-server-2 Gi0/0 is pulled ...]",
+        "[... 5 seconds later ...]",
+        "CA-server-2#",
+        "...",
+        "*Jun  3 01:38:07.000: %LINK-3-UPDOWN: Interface GigabitEthernet0/0, changed state to down",
+        "*Jun  3 01:38:08.000: %LINEPROTO-5-UPDOWN: Line protocol on Interface GigabitEthernet0/0, "
+        "changed state to down",
+        "CA-server-2#show ip interface brief",
+        "Interface [..]",
+        "GigabitEthernet0/0         unassigned      YES unset  down                  down",
+        "...",
+        "[... the cable of CA-server-2 Gi0/0 is plugged back in ...]",
+        "[... the segment splits: CA-server-1 | CA-server-2 ...]",
+        "[... the segment heals ...]",
+        "CA-server-1#show clock",
+        "*01:38:10.000 UTC Thu Jun 3 2010",
+        "...",
+    ]
+    result = run_file(write(tmp_path, block(*lines)))
+    assert result.passed, runner.report(result)
+
+
+def test_update_keeps_the_press_return_line_between_dots(tmp_path: Path) -> None:
+    # The greeting is where Return is pressed: "..." may not swallow it.
+    path = write(
+        tmp_path,
+        block(
+            "[... CA-server-2 loses power ...]",
+            "[... CA-server-2 is powered on ...]",
+            "...",
+            "Press RETURN to get started!",
+            "...",
+            "CA-server-2>show clock",
+            "wrong",
+        ),
+    )
+    result = run_file(path)
+    assert not result.passed
+    update_file(result)
+    text = path.read_text(encoding="utf-8")
+    assert "...\nPress RETURN to get started!\n...\nCA-server-2>show clock\n*01:38:" in text
+    assert run_file(path).passed
 
 
 # --------------------------------------------------------------------------- driver API

@@ -21,6 +21,12 @@ Output: the bytes of each line pass through a ``LineScreen``, which turns them i
 lines (printed above the input, highlighted) and the line being written (a prompt or a
 question, shown as the input line). Routers not on screen keep their finished lines until
 the person switches to them.
+
+Faults: F5 opens a one-line prompt below the console for a fault command (``power-off
+CA-server-2``, ``unplug CA-server-1 Gi0/0``, ``partition A | B C``, ``heal``; see
+lab/faults.py), with completion of router and interface names. It goes to ``Lab.inject``,
+as transcript directives do, and the console prints the fault as a directive says it
+(``[... CA-server-2 loses power ...]``).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from typing import TYPE_CHECKING
 from prompt_toolkit.application import Application, in_terminal
 from prompt_toolkit.buffer import Buffer
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+from prompt_toolkit.completion.base import get_common_complete_suffix
 from prompt_toolkit.data_structures import Point
 from prompt_toolkit.document import Document
 from prompt_toolkit.filters import Condition
@@ -73,6 +80,8 @@ from pygments.token import (
 
 from iosemu.console.ios import IosConsole
 from iosemu.console.lexer import IosCommandLexer, IosLexer
+from iosemu.features.interfaces import short_name
+from iosemu.lab.faults import COMMANDS, FaultError
 from iosemu.parser.help import HelpList, complete, help_for
 from iosemu.parser.match import split_words
 
@@ -88,7 +97,19 @@ BACKLOG_LINES = 2000  # finished lines kept for a router that is not on screen
 ESCAPE_KEY = "c-]"  # as in telnet: Ctrl-] then a digit picks a router
 MENU_ROWS = 10  # height of the completion menu
 
-HELP_TEXT = "F2 next · Ctrl-] 1-9 router · F10 quit"
+HELP_TEXT = "F2 next · Ctrl-] 1-9 router · F5 fault · F10 quit"
+FAULT_HELP_TEXT = "Enter inject · Tab complete · ? help · Esc close"
+FAULT_PROMPT = "fault> "
+# The fault prompt's own words, besides the faults.
+FAULT_EXTRAS = {"faults": "List the faults in effect", "help": "List the fault commands"}
+FAULT_HELP = {
+    "power-off": "Pull a router's power: it vanishes from the wire at once",
+    "power-on": "Power a router on: it boots from its NVRAM",
+    "unplug": "Pull the cable of a router's interface",
+    "plug": "Plug the cable of a router's interface back in",
+    "partition": "Split a segment: only routers in one group hear each other",
+    "heal": "Join split segments again",
+}
 
 log = logging.getLogger("iosemu.rich")
 
@@ -220,6 +241,84 @@ class GrammarCompleter(Completer):
                 )
 
 
+def fault_choices(lab: Lab, text: str) -> list[Choice]:
+    """The words that may finish a fault command typed so far, as the fault prompt offers.
+
+    Only what would make sense now: ``power-off`` offers routers that are on, ``power-on``
+    those that are off, ``unplug`` cables that are in, ``plug`` cables that are out.
+    """
+    words = text.split()
+    partial = "" if not text or text[-1].isspace() else words[-1]
+    done = words[:-1] if partial else words
+    return [c for c in _next_fault_words(lab, done) if c.word.startswith(partial)]
+
+
+def _next_fault_words(lab: Lab, done: list[str]) -> list[Choice]:
+    if not done:
+        table = {**FAULT_HELP, **FAULT_EXTRAS}
+        return [Choice(word, table[word], word + " ") for word in table]
+    command = done[0].lower()
+    off = {f.router for f in lab.faults if f.kind == "power-off"}
+    ports = list(lab.fabric.ports.values())
+    if command in ("power-off", "power-on") and len(done) == 1:
+        wanted = command == "power-on"
+        return [
+            Choice(name, "off" if name in off else "on", name + " ")
+            for name in lab.routers
+            if (name in off) == wanted
+        ]
+    if command in ("unplug", "plug"):
+        plugged = command == "unplug"  # unplug takes cables that are in
+        if len(done) == 1:
+            routers = dict.fromkeys(p.router for p in ports if p.cabled == plugged)
+            return [Choice(name, "", name + " ") for name in routers]
+        if len(done) == 2:
+            return [
+                Choice(short_name(p.interface), p.interface, short_name(p.interface) + " ")
+                for p in ports
+                if p.router == done[1] and p.cabled == plugged
+            ]
+        return []
+    if command == "partition":
+        used = {w.partition(":")[0] for w in done[1:]}
+        choices = [Choice(name, "", name + " ") for name in lab.routers if name not in used]
+        if done[-1] != "|" and len(done) > 1:
+            choices.append(Choice("|", "Start the next group", "| "))
+        return choices
+    return []
+
+
+class FaultCompleter(Completer):
+    """Completions for the fault prompt: ``fault_choices`` for the word at the cursor."""
+
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+
+    def get_completions(
+        self, document: Document, complete_event: CompleteEvent
+    ) -> Iterator[Completion]:
+        text = document.text_before_cursor
+        partial = "" if not text or text[-1].isspace() else text.split()[-1]
+        for choice in fault_choices(self.lab, text):
+            if choice.insert is not None:
+                yield Completion(
+                    choice.insert,
+                    start_position=-len(partial),
+                    display=choice.word,
+                    display_meta=choice.help,
+                )
+
+
+def fault_help_lines() -> list[str]:
+    """What ``?`` or ``help`` prints at the fault prompt."""
+    lines = []
+    for word, args in COMMANDS.items():
+        lines.append(f"  {(word + ' ' + args).rstrip():<34} {FAULT_HELP[word]}")
+    for word, text in FAULT_EXTRAS.items():
+        lines.append(f"  {word:<34} {text}")
+    return lines
+
+
 # --------------------------------------------------------------------------- styles
 
 TOKEN_STYLES = {
@@ -252,6 +351,9 @@ UI_STYLES = {
     "toolbar.keys": "bg:#303030 #909090",
     "switch": "bold ansiblue",
     "completion-menu.placeholder": "italic",
+    "fault": "bold ansiyellow",
+    "fault.error": "bold ansired",
+    "fault.prompt": "bold ansiyellow",
 }
 
 
@@ -291,6 +393,14 @@ class RichConsole:
         self._to_print: list[str | tuple[str, str]] = []
         self._wake = asyncio.Event()
         self._output_lexer = IosLexer(stripnl=False)
+        self.fault_open = False  # the F5 prompt is showing (and has the keys)
+        self.fault_buffer = Buffer(
+            name="fault",
+            history=InMemoryHistory(),
+            completer=FaultCompleter(lab),
+            complete_while_typing=True,
+            multiline=False,
+        )
         for name in names:
             line = lab.consoles.get(name)
             if line is not None and isinstance(line.terminal, IosConsole):
@@ -341,10 +451,26 @@ class RichConsole:
         )
         self._raw_window = Window(self._raw_control, dont_extend_height=True, wrap_lines=True)
         toolbar = Window(FormattedTextControl(self._toolbar), height=1, style="class:toolbar")
+        fault_open = Condition(lambda: self.fault_open)
+
+        def fault_height() -> Dimension:
+            state = self.fault_buffer.complete_state
+            rows = min(len(state.completions), MENU_ROWS) if state else 0
+            return Dimension(min=1 + rows)
+
+        self._fault_window = Window(
+            BufferControl(
+                self.fault_buffer,
+                input_processors=[BeforeInput(FAULT_PROMPT, style="class:fault.prompt")],
+            ),
+            height=fault_height,
+            dont_extend_height=True,
+        )
         body = HSplit(
             [
                 ConditionalContainer(DynamicContainer(lambda: self.view.window), command_mode),
                 ConditionalContainer(self._raw_window, ~command_mode),
+                ConditionalContainer(self._fault_window, fault_open),
                 toolbar,
             ]
         )
@@ -391,6 +517,10 @@ class RichConsole:
                 overflow = len(view.backlog) + len(finished) - BACKLOG_LINES
                 view.dropped += max(overflow, 0)
                 view.backlog.extend(finished)
+        if view is self.view:
+            # The line may have just shown its prompt (or left it): keys that follow in the
+            # same burst must reach the right place before the next redraw moves the focus.
+            self._follow_focus(self.app)
         self.app.invalidate()
 
     def _print(self, lines: Iterable[str | tuple[str, str]]) -> None:
@@ -454,12 +584,19 @@ class RichConsole:
             else:
                 style = "class:toolbar.router"
             parts += [(style, label), ("class:toolbar", " ")]
-        parts.append(("class:toolbar.keys", f" {HELP_TEXT} "))
+        keys = FAULT_HELP_TEXT if self.fault_open else HELP_TEXT
+        parts.append(("class:toolbar.keys", f" {keys} "))
         return parts
 
     def _follow_focus(self, app: Application[None]) -> None:
-        """Focus the command editor at a command prompt, the raw line anywhere else."""
-        target = self.view.window if self.view.command_session() else self._raw_window
+        """Focus the fault prompt while open, else the command editor at a command prompt,
+        else the raw line."""
+        if self.fault_open:
+            target = self._fault_window
+        elif self.view.command_session():
+            target = self.view.window
+        else:
+            target = self._raw_window
         if app.layout.current_window is not target:
             app.layout.focus(target)
 
@@ -478,17 +615,105 @@ class RichConsole:
         view.backlog.clear()
         view.dropped = 0
         self._print(lines)
+        self._follow_focus(self.app)
         self.app.invalidate()
+
+    # --- faults ------------------------------------------------------------------------
+
+    def open_faults(self) -> None:
+        self.fault_open = True
+        self.fault_buffer.reset()
+        self._follow_focus(self.app)  # now: keys typed right after F5 are the prompt's
+        self.app.invalidate()
+
+    def close_faults(self) -> None:
+        self.fault_open = False
+        self.fault_buffer.reset()
+        self._follow_focus(self.app)
+        self.app.invalidate()
+
+    def inject(self, text: str) -> bool:
+        """Run a line of the fault prompt; False (and a message) if it was not a fault."""
+        text = text.strip()
+        word = text.split()[0].lower() if text else ""
+        if word in ("help", "?"):
+            self._print([("fault", "Fault commands:"), *fault_help_lines()])
+            return True
+        if word == "faults":
+            faults = self.lab.faults
+            if not faults:
+                self._print([("fault", "No faults in effect.")])
+            else:
+                self._print([("fault", "Faults in effect:"), *(f"  {f}" for f in faults)])
+            return True
+        try:
+            fault = self.lab.inject(text)
+        except FaultError as e:
+            self._print([("fault.error", f"% {e}")])
+            return False
+        self._print([("fault", f"[... {fault.prose()} ...]")])
+        return True
 
     # --- keys --------------------------------------------------------------------------
 
     def _send(self, keys: str) -> None:
         self.view.console.feed(keys.encode())
 
-    def _key_bindings(self, command_mode: Condition) -> KeyBindings:
+    def _key_bindings(self, router_command_mode: Condition) -> KeyBindings:
         kb = KeyBindings()
-        raw_mode = ~command_mode
+        fault_open = Condition(lambda: self.fault_open)
+        # While the fault prompt is open, keys are its own: none go to a router.
+        command_mode = router_command_mode & ~fault_open
+        raw_mode = ~router_command_mode & ~fault_open
         empty = Condition(lambda: not self.view.buffer.text)
+
+        @kb.add("f5")
+        def toggle_faults(event: KeyPressEvent) -> None:
+            if self.fault_open:
+                self.close_faults()
+            else:
+                self.open_faults()
+
+        @kb.add("escape", filter=fault_open)
+        @kb.add("c-c", filter=fault_open)
+        @kb.add("c-g", filter=fault_open)
+        def close_fault_prompt(event: KeyPressEvent) -> None:
+            self.close_faults()
+
+        @kb.add("enter", filter=fault_open)
+        def submit_fault(event: KeyPressEvent) -> None:
+            buffer = self.fault_buffer
+            text = buffer.text
+            if not text.strip():
+                self.close_faults()
+                return
+            buffer.append_to_history()
+            if self.inject(text):
+                self.close_faults()
+            else:  # keep the line to be corrected
+                buffer.cancel_completion()
+
+        @kb.add("?", filter=fault_open)
+        def fault_help(event: KeyPressEvent) -> None:
+            self.inject("help")
+
+        @kb.add("tab", filter=fault_open)
+        def fault_tab(event: KeyPressEvent) -> None:
+            buffer = self.fault_buffer
+            if buffer.complete_state and buffer.complete_state.completions:
+                buffer.complete_next()
+                return
+            # Computed here rather than by the buffer's background completion, which may
+            # still be running for the keys typed just before the Tab.
+            document = buffer.document
+            event_ = CompleteEvent(completion_requested=True)
+            found = list(FaultCompleter(self.lab).get_completions(document, event_))
+            if len(found) == 1:
+                buffer.apply_completion(found[0])
+            elif common := get_common_complete_suffix(document, found):
+                buffer.insert_text(common)
+            else:
+                buffer.start_completion()
 
         @kb.add("f10")
         def quit_(event: KeyPressEvent) -> None:

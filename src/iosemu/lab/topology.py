@@ -19,9 +19,14 @@ topology:
       calendar: false        # no hardware calendar: the clock is unset until `clock set`
   links:
     - endpoints: [CA-server-1:GigabitEthernet0/0, CA-server-2:Gi0/0]
+forwards:                 # host port forwards, served by `iosemu lab` (lab/forward.py)
+  - host-port: 8080       # 127.0.0.1:8080 on this machine ...
+    to: 10.1.32.86:80     # ... reaches this address and port inside the lab (a VIP follows HSRP)
+    address: 10.1.32.250/24   # the hidden relay host's own address (default: .250 of to's /24)
 ```
 
 A link with more than two endpoints is one shared segment (an Ethernet switch).
+``iosemu lab --forward 10.1.32.86:80=8080`` adds a forward from the command line.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +63,61 @@ class LinkSpec:
 
 
 @dataclass
+class ForwardSpec:
+    """127.0.0.1:``host_port`` on the host, relayed to ``target``:``port`` inside the lab."""
+
+    host_port: int
+    target: IPv4Address
+    port: int
+    address: IPv4Interface  # the relay host's address on the target's segment
+
+    @property
+    def text(self) -> str:
+        return f"{self.target}:{self.port}={self.host_port}"
+
+
+def default_forward_address(target: IPv4Address) -> IPv4Interface:
+    """.250 of the target's /24 (.251 if the target is .250 itself)."""
+    network = IPv4Network(f"{target}/24", strict=False)
+    host = network.network_address + (251 if int(target) & 0xFF == 250 else 250)
+    return IPv4Interface(f"{host}/24")
+
+
+def parse_forward(
+    to: Any, host_port: Any, address: Any = None, where: str = "forward"
+) -> ForwardSpec:
+    """A forward from its parts: ``to`` is ``A.B.C.D:PORT``, ``address`` ``A.B.C.D/LEN``."""
+    ip, sep, port = str(to).rpartition(":")
+    try:
+        target = IPv4Address(ip)
+        target_port = int(port)
+    except ValueError:
+        raise TopologyError(f"{where}: to must be A.B.C.D:PORT, not {to!r}") from None
+    if not sep or not 1 <= target_port <= 65535:
+        raise TopologyError(f"{where}: to must be A.B.C.D:PORT, not {to!r}")
+    if not isinstance(host_port, int) or not 1 <= host_port <= 65535:
+        raise TopologyError(f"{where}: host-port must be a port number")
+    if address is None:
+        relay = default_forward_address(target)
+    else:
+        try:
+            relay = IPv4Interface(str(address))
+        except ValueError:
+            raise TopologyError(f"{where}: address must be A.B.C.D/LEN") from None
+        if relay.ip == target:
+            raise TopologyError(f"{where}: the relay's address cannot be the target's")
+    return ForwardSpec(host_port, target, target_port, relay)
+
+
+def parse_forward_option(text: str) -> ForwardSpec:
+    """``--forward 10.1.32.86:80=8080``."""
+    to, sep, port = text.partition("=")
+    if not sep or not port.isdigit():
+        raise TopologyError(f"--forward {text}: expected A.B.C.D:PORT=HOSTPORT")
+    return parse_forward(to, int(port), where=f"--forward {text}")
+
+
+@dataclass
 class LabSpec:
     name: str
     nodes: list[NodeSpec]
@@ -67,6 +128,7 @@ class LabSpec:
     console_base: int = 2000
     source: Path | None = None
     fabric_base: int = 3000
+    forwards: list[ForwardSpec] = field(default_factory=list)
 
     def node(self, name: str) -> NodeSpec:
         for n in self.nodes:
@@ -177,6 +239,19 @@ def parse_lab(data: Any, source: Path | None = None) -> LabSpec:
             start = datetime.fromisoformat(start.replace("Z", "+00:00"))
         except ValueError as e:
             raise TopologyError(f"start: {e}") from None
+    forwards = []
+    raw_forwards = top.get("forwards") or []
+    if not isinstance(raw_forwards, list):
+        raise TopologyError("forwards: expected a list")
+    for i, raw in enumerate(raw_forwards):
+        raw = _mapping(raw, f"forward {i + 1}")
+        forwards.append(
+            parse_forward(
+                raw.get("to"), raw.get("host-port"), raw.get("address"), f"forward {i + 1}"
+            )
+        )
+    if len({f.host_port for f in forwards}) != len(forwards):
+        raise TopologyError("forwards: two forwards use the same host-port")
     return LabSpec(
         name=name,
         nodes=nodes,
@@ -187,6 +262,7 @@ def parse_lab(data: Any, source: Path | None = None) -> LabSpec:
         console_base=int(top.get("console-base", 2000)),
         source=source,
         fabric_base=int(top.get("fabric-base", 3000)),
+        forwards=forwards,
     )
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from iosemu.lab.clock import settle
+from iosemu.lab.faults import Fault
 from iosemu.replay.transcript import reveal_secrets
 
 if TYPE_CHECKING:
@@ -83,12 +84,14 @@ class Screen:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.sources: dict[int, str] = {}
+        self.clears = 0  # how often ``lines`` started over: line indices older than that lie
         self._partial: dict[str, str] = {}
         self._watches: list[_Watch] = []
 
     def clear(self) -> None:
         self.lines.clear()
         self.sources.clear()
+        self.clears += 1
 
     def at_line_start(self, who: str) -> bool:
         return not self._partial.get(who)
@@ -164,8 +167,11 @@ class TranscriptTerminal:
         self.typed = ""  # text typed at the prompt before a "?" (shown again after help)
         self.pending: list[str] = []
         self.session: Session | None = None
+        # The last command prompt shown: a powered-off router is known by it (see Driver).
+        self.last_prompt = ""
         self._future: asyncio.Future[str] | None = None
         self._ready: list[asyncio.Future[None]] = []
+        self._greeting_at: tuple[int, int | None] = (-1, None)
 
     @classmethod
     def factory(cls, screen: Screen) -> Callable[[Router], TranscriptTerminal]:
@@ -310,12 +316,21 @@ class TranscriptTerminal:
     async def read_command(self, session: Session) -> str:
         self.session = session
         self.typed = ""
-        return await self._wait(Waiting("command", session.prompt()))
+        self.last_prompt = session.prompt()
+        return await self._wait(Waiting("command", self.last_prompt))
 
     async def wait_return(self, text: str) -> None:
         self.screen.write(self.who, text)
         greeting = next((line for line in reversed(text.split("\n")) if line.strip()), "")
+        lines = self.screen.lines
+        at = next((k for k in range(len(lines) - 1, -1, -1) if lines[k] == greeting), None)
+        self._greeting_at = (self.screen.clears, at)
         await self._wait(Waiting("return", greeting.strip(), False))
+
+    def greeting_line(self) -> int | None:
+        """The screen line of the greeting this terminal waits at (None if not on screen)."""
+        clears, at = self._greeting_at
+        return at if clears == self.screen.clears else None
 
     def reset(self) -> None:
         self.flush()
@@ -518,6 +533,39 @@ class Driver:
         for name in names:
             self.terminal(name).flush()
 
+    # --- faults ----------------------------------------------------------------------------
+
+    def powered_off(self, router: str) -> bool:
+        """True while the lab has ``router`` powered off (``Lab.power_off``)."""
+        return any(f.kind == "power-off" and f.router == router for f in self.lab.faults)
+
+    def typed_while_off(self, line: str) -> str | None:
+        """The powered-off router ``line`` looks typed into (its last prompt and more)."""
+        for name, terminal in self.terminals.items():
+            prompt = terminal.last_prompt
+            if (
+                prompt
+                and line.startswith(prompt)
+                and line.rstrip() != prompt.rstrip()
+                and self.powered_off(name)
+            ):
+                return name
+        return None
+
+    async def inject(self, fault: Fault | str) -> Fault:
+        """Inject a fault (``Lab.inject``) and run the lab as its directive does.
+
+        Power-on runs the boot until the console waits at ``Press RETURN``, as a reload
+        does; the others take effect at once, and the lab settles.
+        """
+        done = self.lab.inject(fault)
+        if done.kind == "power-on":
+            await self.wait_ready(done.router)
+        else:
+            await settle()
+            self._check()
+        return done
+
     # --- running the lab -------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -548,6 +596,8 @@ class Driver:
     async def wait_ready(self, router: str) -> None:
         """Run the lab until ``router`` waits for input, then until nothing is due."""
         terminal = self.terminal(router)
+        if self.powered_off(terminal.who):
+            raise ReplayTimeout(f"{terminal.who} is powered off: it shows nothing until it is on")
         await self._run_until(
             lambda: terminal.ready,
             lambda: [terminal.when_ready()],

@@ -98,20 +98,33 @@ async def _run_block(driver: Driver, block: Block, path: Path) -> BlockResult:
                 anchors.append((len(screen.lines), text, True))
                 if directive.kind == "later":
                     await driver.advance(directive.seconds)
-                else:
+                elif directive.kind == "until":
                     await driver.until(directive.text, used or None, since=step)
+                else:
+                    assert directive.fault is not None
+                    await driver.inject(directive.fault)
                 step = len(screen.lines)
                 continue
             hit = driver.match_input(text)
             if hit is None:
+                off = driver.typed_while_off(text)
+                if off is not None:
+                    raise ValueError(
+                        f"{off} is powered off: nothing can be typed into it until "
+                        f"[... {off} is powered on ...]"
+                    )
                 expected.append(Expected(_pattern(text, path, line.lineno), text))
                 continue
             router, rest = hit
             terminal = driver.terminal(router)
             kind = terminal.state.kind if terminal.state is not None else "command"
             if kind == "return":
-                # The greeting is on screen already; this line also means "press Return".
-                expected.append(Expected(Pattern(text, literal=True), text))
+                # The greeting is on screen already; this line also means "press Return",
+                # so it is a fixed point like a typed line (``...`` stops there, --update
+                # keeps it) when this block drew it.
+                greeting = Expected(Pattern(text, literal=True), text, True)
+                greeting.drawn_at = terminal.greeting_line()
+                expected.append(greeting)
                 if router not in used:
                     used.append(router)
                 await driver.type(router, "")

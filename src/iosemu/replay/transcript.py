@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from iosemu.lab.faults import PROSE_FORMS, Fault, FaultError, parse_prose
+
 DEFAULT_LAB = "pki-ha"
 DOTS = "..."
 REGEX_SUFFIX = " (re)"
@@ -47,11 +49,12 @@ class TranscriptError(Exception):
 
 @dataclass(frozen=True)
 class Directive:
-    """``[... 30 seconds later ...]`` or ``[... until "TEXT" ...]``: run the lab, print nothing."""
+    """A ``[... WHAT ...]`` line: run the lab (``later``, ``until``) or inject a ``fault``."""
 
-    kind: Literal["later", "until"]
+    kind: Literal["later", "until", "fault"]
     seconds: float = 0.0
     text: str = ""
+    fault: Fault | None = None
 
 
 @dataclass
@@ -126,9 +129,16 @@ def parse_directive(text: str) -> Directive | None:
     later = _LATER.match(body)
     if later:
         return Directive("later", seconds=float(later.group("n")) * _unit(later.group("unit")))
+    try:
+        fault = parse_prose(body)
+    except FaultError as e:
+        raise ValueError(f"bad directive {text.strip()!r}: {e}") from None
+    if fault is not None:
+        return Directive("fault", fault=fault)
+    forms = ["N seconds later", 'until "TEXT"', *PROSE_FORMS]
     raise ValueError(
-        f"unknown directive {text.strip()!r} (use [... N seconds later ...] or "
-        f'[... until "TEXT" ...])'
+        f"unknown directive {text.strip()!r}; a directive is [... WHAT ...] with WHAT one of: "
+        + "; ".join(forms)
     )
 
 
