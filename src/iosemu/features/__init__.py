@@ -8,11 +8,13 @@ from iosemu.features.access import Access
 from iosemu.features.clock import Clock
 from iosemu.features.dns import Dns
 from iosemu.features.hsrp import Hsrp
+from iosemu.features.http import Http
 from iosemu.features.interfaces import Interfaces
 from iosemu.features.ip import Ip
 from iosemu.features.ipc import Ipc
 from iosemu.features.lines import Lines
 from iosemu.features.logging import Logging
+from iosemu.features.pki.ha import PkiHa
 from iosemu.features.pki.keys import Keys
 from iosemu.features.pki.server import CertificateServer
 from iosemu.features.pki.trustpoint import Pki
@@ -32,10 +34,12 @@ FEATURE_CLASSES: list[type[Feature]] = [
     Ip,
     Hsrp,
     TcpStack,
+    Http,
     Ipc,
     Redundancy,
     Keys,
     Pki,
     CertificateServer,
+    PkiHa,
     Lines,
 ]

@@ -152,7 +152,7 @@ async def crypto_key_generate(
     if keys.get(name) is not None:
         ctx.print(f"% You already have RSA keys defined named {name}.")
         if not await ctx.yes_no("% Do you really want to replace them? [yes/no]: "):
-            return
+            raise CommandError("")  # declined: nothing changed
     if modulus is None:
         ctx.print(
             "Choose the size of the key modulus in the range of 360 to 4096 for your",
@@ -189,7 +189,7 @@ async def crypto_key_zeroize(ctx: Ctx, label: str | None = None) -> None:
         ctx.print(f"% Keys to be removed are named '{label}'.")
     ctx.print("% All router certs issued using these keys will also be removed.")
     if not await ctx.yes_no("Do you really want to remove these keys? [yes/no]: "):
-        return
+        raise CommandError("")  # declined: nothing changed
     for name in [label] if label else list(keys.pairs):
         keys.remove(name)
 

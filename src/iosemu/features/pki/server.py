@@ -19,6 +19,7 @@ import asyncio
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -55,7 +56,11 @@ from iosemu.features.pki.store import (
 )
 from iosemu.features.pki.trustpoint import ChainCert, Pki, serial_text
 from iosemu.parser.grammar import CONFIG, EXEC, command
-from iosemu.session import CommandError, Ctx, config_mode
+from iosemu.session import RAW_HANDLERS, CommandError, Ctx, config_mode
+
+if TYPE_CHECKING:
+    from iosemu.features.pki.ha import PkiHa
+    from iosemu.features.pki.scep import ScepEvent
 
 log = logging.getLogger("iosemu.pki.server")
 
@@ -224,33 +229,45 @@ class CertificateServer(Feature):
 
     def started(self) -> None:
         self._started = True
+        from iosemu.features.http import Http
+        from iosemu.features.pki.scep import install_scep
+
+        self.router.feature(Http).listeners.append(self.http_changed)
+        # The HTTP routes are rebuilt with the router at every boot: install SCEP each time.
+        install_scep(self.router, self.scep_ca, observer=self._scep_event)
         if self.configured is not None and not self.configured.shutdown:
             self.router.spawn(self.start(None, quiet=True), "cs-start")
+
+    def _scep_event(self, event: ScepEvent) -> None:
+        """``debug crypto pki server`` lines for what the SCEP service did."""
+        self.debug(f"received a SCEP {event.operation} request")
+        if event.status == "PENDING":
+            self.debug("enrollment request for this client is pending")
+        elif event.status == "FAILURE":
+            self.debug(f"request failed, failInfo {event.fail_info}")
 
     def stopped(self) -> None:
         self._started = False
         if self._crl_timer is not None:
             self._crl_timer.cancel()
 
-    def http_changed(self) -> None:
-        """``ip http server`` changed: a server waiting for it tries again."""
-        if (
-            self.state == "check failed"
-            and self.configured is not None
-            and not self.configured.shutdown
-        ):
+    def http_changed(self, on: bool = True) -> None:
+        """``ip http server`` changed: a server waiting for it tries again, or stops."""
+        if self.configured is None or self.configured.shutdown:
+            return
+        if not on and self.enabled:
+            self.stop()
+            self._fail(STATUS_HTTP)
+        elif self.state == "check failed":
             self.router.spawn(self.start(None, quiet=True), "cs-recheck")
 
     def clock_set(self) -> None:
         self.http_changed()
 
     def _http_enabled(self) -> bool:
-        try:
-            from iosemu.features.http import Http
-        except ImportError:  # pragma: no cover - the HTTP feature is part of the router
-            return False
-        feature = self.router.features.get(Http)
-        return bool(feature is not None and feature.enabled)  # type: ignore[attr-defined]
+        from iosemu.features.http import Http
+
+        return self.router.feature(Http).enabled
 
     def _fail(self, reason: str) -> None:
         self.state = "check failed"
@@ -296,8 +313,13 @@ class CertificateServer(Feature):
                 ctx.print("% Time has not been set. Cannot start the Certificate server")
             self._fail(reason)
             return
+        if first:
+            await self.ha().ca_created(self.name)
         if not self._load_database():
             return
+        if self.crl_stale():
+            assert self.ca is not None
+            await self.ca.regenerate_crl()
         self.state = "enabled"
         self.status = ""
         self._schedule_crl()
@@ -307,6 +329,7 @@ class CertificateServer(Feature):
         self.router.log.log("PKI", 6, "CS_ENABLED", "Certificate server now enabled.")
         self.debug("exit FSM: new state enabled")
         self.debug("cs config has been locked")
+        await self.ha().server_started(self.name)
 
     async def _first_start(self, ctx: Ctx) -> bool:
         """The dialog and the making of the CA; False when aborted or failed."""
@@ -465,11 +488,21 @@ class CertificateServer(Feature):
                     continue
                 if issued.issuer == cert.subject:
                     ca.issued[issued.serial_number] = Issued(issued.serial_number, data or b"")
-        ca.commit_hooks.append(self._persist)
+        ca.commit_hooks += [self._persist, self.ha().ca_changed]
         self.ca = ca
-        if crl is None or (ca.crl_next_update and ca.crl_next_update <= self.router.clock.utc()):
-            self.router.spawn(ca.regenerate_crl(), "cs-crl")
         return True
+
+    def crl_stale(self) -> bool:
+        ca = self.ca
+        return ca is not None and (
+            not ca.crl_der
+            or (ca.crl_next_update is not None and ca.crl_next_update <= self.router.clock.utc())
+        )
+
+    def ha(self) -> PkiHa:
+        from iosemu.features.pki.ha import PkiHa
+
+        return self.router.feature(PkiHa)
 
     async def _persist(self, change: Change) -> None:
         """Every change of CA state reaches the database before anyone hears of it."""
@@ -479,17 +512,7 @@ class CertificateServer(Feature):
         database = self.database()
         try:
             if change.kind in ("serial", "request"):
-                records = [
-                    {
-                        "id": r.id,
-                        "tx": r.transaction_id,
-                        "csr": r.csr_der.hex(),
-                        "received": r.received.isoformat(),
-                        "state": r.state,
-                        "serial": r.serial,
-                    }
-                    for r in ca.requests.values()
-                ]
+                records = self._request_records()
                 database.write("ser", f"{self.name}.ser", serial_file(ca.serial, records))
             if change.kind == "request" and change.request is not None and change.request.serial:
                 self._write_issued(change.request.serial)
@@ -525,6 +548,63 @@ class CertificateServer(Feature):
     def _crl_due(self) -> None:
         if self.ca is not None and self.enabled:
             self.router.spawn(self.ca.regenerate_crl(), "cs-crl")
+
+    # --- what the HA active sends ---------------------------------------------------------
+
+    def install_serial(self, serial: int) -> None:
+        """The peer's last serial: ours is never behind it."""
+        if self.ca is not None:
+            self.ca.serial = max(self.ca.serial, serial)
+            serial, records = self.ca.serial, self._request_records()
+        else:
+            records = []
+            raw = self.database().read("ser", f"{self.name}.ser")
+            if raw is not None:
+                try:
+                    stored, records = parse_serial_file(raw)
+                    serial = max(serial, stored)
+                except ValueError:
+                    pass
+        self.database().write("ser", f"{self.name}.ser", serial_file(serial, records))
+
+    def install_crl(self, der: bytes) -> None:
+        crl = x509.load_der_x509_crl(der)
+        self.database().write("crl", f"{self.name}.crl", der)
+        if self.ca is not None:
+            self.ca.crl_der = der
+            self.ca.crl_this_update = crl.last_update_utc
+            self.ca.revoked = [(r.serial_number, r.revocation_date_utc) for r in crl]
+            self._schedule_crl()
+
+    def install_request(
+        self, number: int, state: str, serial: int | None, transaction: str, csr: bytes
+    ) -> None:
+        ca = self.ca
+        if ca is None:
+            return
+        if state == "removed":
+            ca.requests.pop(number, None)
+        else:
+            old = ca.requests.get(number)
+            received = old.received if old else self.router.clock.utc()
+            ca.requests[number] = Request(number, transaction, csr, received, state, serial)
+            ca.next_request_id = max(ca.next_request_id, number + 1)
+        records = self._request_records()
+        self.database().write("ser", f"{self.name}.ser", serial_file(ca.serial, records))
+
+    def _request_records(self) -> list[dict[str, object]]:
+        assert self.ca is not None
+        return [
+            {
+                "id": r.id,
+                "tx": r.transaction_id,
+                "csr": r.csr_der.hex(),
+                "received": r.received.isoformat(),
+                "state": r.state,
+                "serial": r.serial,
+            }
+            for r in self.ca.requests.values()
+        ]
 
     def stop(self) -> None:
         """``shutdown``: stop serving, unlock the configuration."""
@@ -678,6 +758,13 @@ def _server(ctx: Ctx) -> CertificateServer:
     return ctx.feature(CertificateServer)
 
 
+def _synced(ctx: Ctx) -> None:
+    """A setting changed on the active: the standby gets the server block again."""
+    server = _server(ctx)
+    if server.configured is not None and server.configured.redundancy:
+        ctx.router.spawn(server.ha().server_changed(), "pki-ha")
+
+
 def _config(ctx: Ctx, *, frozen: bool = False) -> ServerConfig:
     """The server's configuration, refused while locked (or for good, once the CA exists)."""
     server = _server(ctx)
@@ -705,7 +792,7 @@ async def crypto_pki_server(ctx: Ctx, name: str) -> None:
                 "%Certificate server and related configuration will be removed.",  # invented
             )
             if not await ctx.yes_no("Are you sure you want to do this? [yes/no]: "):
-                return
+                raise CommandError("")  # declined: nothing changed
         server.stop()
         pki = ctx.feature(Pki)
         pki.trustpoints.pop(name, None)
@@ -736,6 +823,7 @@ async def cs_shutdown(ctx: Ctx) -> None:
         config.shutdown = True
         ctx.print("Certificate server 'shut' event has been queued for processing.")
         server.stop()
+        ctx.router.spawn(server.ha().server_stopped(config.name), "pki-ha")
         return
     if not config.shutdown and server.enabled:
         return
@@ -763,6 +851,7 @@ def cs_show(ctx: Ctx) -> None:
 )
 def cs_database_level(ctx: Ctx, level: str = "minimum") -> None:
     _config(ctx).database_level = "minimum" if ctx.negate else level
+    _synced(ctx)
 
 
 @command(
@@ -835,6 +924,7 @@ def cs_issuer_name(ctx: Ctx, name: str | None = None) -> None:
 def cs_grant(ctx: Ctx, mode: str = "manual") -> None:
     config = _config(ctx)
     config.grant = "manual" if ctx.negate else mode
+    _synced(ctx)
     if config.grant == "auto" and not ctx.session.booting:
         ctx.router.log.log(
             "PKI", 6, "CS_GRANT_AUTO", "All enrollment requests will be automatically granted."
@@ -856,6 +946,7 @@ def cs_lifetime(ctx: Ctx, days: int | None = None, hours: int | None = None) -> 
     config = _config(ctx, frozen=what == "ca-certificate")
     value = None if ctx.negate else (days if days is not None else hours)
     setattr(config, f"lifetime_{what.replace('-', '_')}", value)
+    _synced(ctx)
 
 
 @command(
@@ -866,11 +957,13 @@ def cs_lifetime(ctx: Ctx, days: int | None = None, hours: int | None = None) -> 
 )
 def cs_hash(ctx: Ctx, alg: str | None = None) -> None:
     _config(ctx).hash = None if ctx.negate else alg
+    _synced(ctx)
 
 
 @command(CS_SERVER, "[no] cdp-url LINE$url", help="CRL distribution point URL|URL")
 def cs_cdp_url(ctx: Ctx, url: str | None = None) -> None:
     _config(ctx).cdp_url = None if ctx.negate else url
+    _synced(ctx)
 
 
 @command(CS_SERVER, "[no] redundancy", help="Enable the certificate server's redundancy")
@@ -881,6 +974,62 @@ def cs_redundancy(ctx: Ctx) -> None:
     tp = ctx.feature(Pki).trustpoints.get(server.configured.name)
     if tp is not None:
         tp.redundancy = server.configured.redundancy
+    _synced(ctx)
+
+
+CRL_HEX = config_mode("crypto-pubkey", "(config-pubkey)", CS_SERVER, raw=True)
+
+
+@dataclass
+class CrlEntry:
+    """A CRL being received in hex (from the HA active)."""
+
+    server: CertificateServer
+    data: bytearray = field(default_factory=bytearray)
+
+
+@command(CS_SERVER, "crl", help="Enter the CRL in hex", hidden=True)
+def cs_crl(ctx: Ctx) -> None:
+    """The HA active sends its CRL this way: ``crl``, hex lines, ``quit``."""
+    ctx.enter(CRL_HEX, CrlEntry(_server(ctx)))
+
+
+def crl_hex_line(ctx: Ctx, line: str) -> None:
+    entry: CrlEntry = ctx.context
+    text = line.strip()
+    if text.lower() == "quit":
+        ctx.session.exit_mode()
+        try:
+            entry.server.install_crl(bytes(entry.data))
+        except ValueError:
+            raise CommandError("% Invalid CRL") from None  # invented text
+        return
+    digits = "".join(text.split())
+    try:
+        entry.data += bytes.fromhex(digits)
+    except ValueError:
+        raise CommandError("% Invalid hex data") from None  # invented text
+
+
+RAW_HANDLERS[CRL_HEX] = crl_hex_line
+
+
+@command(
+    CS_SERVER,
+    "request <1-65535>$number {pending|granted|rejected|removed}$state <0-2147483647>$serial "
+    "WORD$transaction HEX$csr",
+    help="An enrollment request|Request ID|Pending|Granted|Rejected|Removed|Serial|"
+    "Transaction ID|The request (DER, hex)",
+    hidden=True,
+)
+def cs_request(ctx: Ctx, number: int, state: str, serial: int, transaction: str, csr: str) -> None:
+    """The HA active sends every change of its request database this way."""
+    try:
+        der = bytes.fromhex(csr)
+        x509.load_der_x509_csr(der)
+    except ValueError:
+        raise CommandError("% Invalid certificate request") from None  # invented text
+    _server(ctx).install_request(number, state, serial or None, transaction, der)
 
 
 @command(
@@ -888,10 +1037,7 @@ def cs_redundancy(ctx: Ctx) -> None:
 )
 def cs_serial_number(ctx: Ctx, serial: str) -> None:
     """The HA sync and the cs-server ``show`` speak of the serial counter this way."""
-    server = _server(ctx)
-    value = int(serial, 16)
-    if server.ca is not None:
-        server.ca.serial = max(server.ca.serial, value)
+    _server(ctx).install_serial(int(serial, 16))
 
 
 # --- EXEC ---------------------------------------------------------------------------------

@@ -198,7 +198,7 @@ class Pki(Feature):
 
 # --------------------------------------------------------------------------- commands
 
-TRUSTPOINT = config_mode("ca-trustpoint", "(ca-trustpoint)")
+TRUSTPOINT = config_mode("crypto-ca-trustpoint", "(ca-trustpoint)")
 CERT_CHAIN = config_mode("crypto-ca-cert-chain", "(config-cert-chain)")
 HEX_MODE = config_mode("pki-hexmode", "(config-pubkey)", CERT_CHAIN, raw=True)
 
@@ -234,7 +234,7 @@ async def crypto_pki_trustpoint(ctx: Ctx, name: str) -> None:
             "",
         )
         if not await ctx.yes_no("Are you sure you want to do this? [yes/no]: "):
-            return
+            raise CommandError("")  # declined: nothing changed
         ctx.print("% Be sure to ask the CA administrator to revoke your certificates.")
     pki.trustpoints.pop(name, None)
     pki.chains.pop(name, None)
@@ -242,7 +242,12 @@ async def crypto_pki_trustpoint(ctx: Ctx, name: str) -> None:
 
 @command(TRUSTPOINT, "[no] redundancy", help="Sync the trustpoint with the standby unit")
 def tp_redundancy(ctx: Ctx) -> None:
-    ctx.context.redundancy = not ctx.negate
+    tp: Trustpoint = ctx.context
+    tp.redundancy = not ctx.negate
+    if tp.redundancy and not ctx.session.booting:
+        from iosemu.features.pki.ha import PkiHa
+
+        ctx.router.spawn(ctx.feature(PkiHa).trustpoint_changed(tp.name), "pki-ha")
 
 
 @command(

@@ -1,0 +1,1 @@
+"""Reproducible speed figures quoted in the README: ``python -m benchmarks``."""
