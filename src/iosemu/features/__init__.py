@@ -14,6 +14,7 @@ from iosemu.features.ip import Ip
 from iosemu.features.ipc import Ipc
 from iosemu.features.lines import Lines
 from iosemu.features.logging import Logging
+from iosemu.features.pki.client import PkiClient
 from iosemu.features.pki.ha import PkiHa
 from iosemu.features.pki.keys import Keys
 from iosemu.features.pki.server import CertificateServer
@@ -41,5 +42,6 @@ FEATURE_CLASSES: list[type[Feature]] = [
     Pki,
     CertificateServer,
     PkiHa,
+    PkiClient,
     Lines,
 ]

@@ -276,7 +276,7 @@ def load_lab(path: Path) -> LabSpec:
     return parse_lab(data, path)
 
 
-BUILTIN_LABS = {"pki-ha": "pki-ha.yml"}
+BUILTIN_LABS = {"pki-ha": "pki-ha.yml", "pki-ha-clients": "pki-ha-clients.yml"}
 DEFAULT_LAB = "pki-ha"
 
 

@@ -10,14 +10,23 @@ they are made, as key material (never as text a console could show).
 
 What is sent, and when (decided where IOS is not documented; see docs/fidelity.md):
 
-* only while the peer is at least STANDBY COLD-BULK: configuration made before the pair
-  was formed is not sent until it is redone (the guide's troubleshooting);
-* the server block when ``redundancy`` or another setting changes; on the first start the
-  trustpoint, the key, the chain, the serial, the CRL, ``start``; afterwards every serial,
-  request, revocation and CRL change, acknowledged by the standby before the active
-  answers its client (no serial is ever handed out twice);
+* configuration (the server block, trustpoints, chains, ``start``/``stop``) only while the
+  peer is at least STANDBY COLD-BULK: configuration made before the pair was formed is
+  not sent until it is redone (the guide's troubleshooting);
+* only for a server with ``redundancy``: the server block when a setting changes; on the
+  first start the trustpoint, the key, the chain, the serial, the CRL, ``start``; when
+  ``redundancy`` is added to a server that already has its CA, all of that but the key
+  (made without ``redundancy``, it stays: the guide's "Server key not found" standby);
+  ``no crypto pki server`` removes the standby's server too;
+* every change of the running CA (serial, request, CRL) is acknowledged by the standby
+  before the active answers its client (no serial is ever handed out twice), and goes to
+  a paired standby in any state, not only from COLD-BULK on: a standby walking up again
+  after a flap of the pair still has the CA and must not fall behind, since it can take
+  over before it is hot. A standby without that server ignores them;
 * on bulk sync (the standby in COLD-BULK): everything but keys, which IOS only sends when
-  they are generated.
+  they are generated;
+* a unit that took over from its peer does not wait for that peer any more (it is gone,
+  even while the association has not noticed yet), until the peer is back as a standby.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ import asyncio
 import itertools
 import json
 import logging
+from collections import deque
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import serialization
@@ -36,7 +46,13 @@ from iosemu.features.pki.ca import Change
 from iosemu.features.pki.keys import KeyPair, Keys
 from iosemu.features.pki.objects import hex_lines
 from iosemu.features.pki.trustpoint import Chain, Pki, Trustpoint
-from iosemu.features.redundancy import STANDBY_COLD_BULK, Redundancy, RfClient
+from iosemu.features.redundancy import (
+    ACTIVE_FAST,
+    INITIALIZATION,
+    STANDBY_COLD_BULK,
+    Redundancy,
+    RfClient,
+)
 
 log = logging.getLogger("iosemu.pki.ha")
 
@@ -44,6 +60,11 @@ CHANNEL = 20  # the PKI RF client's IPC channel
 ACK_TIMEOUT = 5.0  # lab seconds an active waits for its standby before going on alone
 DEBUG_KEYS = ("pki.transactions", "pki.messages", "pki.api")
 BAD = ("% Invalid input", "% Incomplete command", "% Ambiguous command")
+LAG_SAMPLES = 10000
+SYNC = "[OK] CHANGE SYNC"
+# Lines the guide's standby logs "(no PRC)" for (no parser return code: they enter a mode):
+# (mode, first words, number of words).
+NO_PRC = (("configure", "crypto pki server", 4), ("crypto-ca-cert-chain", "certificate", 3))
 
 
 @dataclass
@@ -75,10 +96,18 @@ class PkiHa(Feature):
         self._acks: dict[int, asyncio.Future[None]] = {}
         self._inbox: asyncio.Queue[dict[str, object]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
+        # Lab times of the last messages: sent here (by id) and applied here (by the
+        # peer's id). In one process the two units share a clock, so a benchmark can
+        # pair them: the sync lag, change on the active to applied on the standby.
+        self._role = "init"
+        self._peer_replaced = False  # we took over from the peer: it is presumed gone
+        self.sent_at: deque[tuple[int, float]] = deque(maxlen=LAG_SAMPLES)
+        self.applied_at: deque[tuple[int, float]] = deque(maxlen=LAG_SAMPLES)
         self.client = RfClient(
             "PKI",
             CHANNEL,
             self._on_message,
+            on_role=self._on_role,
             bulk_sync=self.bulk_sync,
             on_peer_lost=self._peer_lost,
         )
@@ -96,33 +125,67 @@ class PkiHa(Feature):
     def stopped(self) -> None:
         self._peer_lost()
 
+    def _on_role(self, role: str) -> None:
+        if role == "active" and self._role == "standby":
+            self._peer_replaced = True
+            self._peer_lost()  # nothing the old active waits for can come any more
+        self._role = role
+        if role == "active":
+            from iosemu.features.pki.server import CertificateServer
+
+            self.router.spawn(self.router.feature(CertificateServer).took_over(), "pki-ha")
+
+    def _redundant_server(self) -> str | None:
+        """The name of the certificate server, if it has ``redundancy``."""
+        from iosemu.features.pki.server import CertificateServer
+
+        config = self.router.feature(CertificateServer).configured
+        return config.name if config is not None and config.redundancy else None
+
     # --- sending (active) ----------------------------------------------------------------
 
-    def peer_ready(self) -> bool:
-        """True when changes should reach the peer: we are active, it is (almost) hot."""
+    def peer_ready(self, state: bool = False) -> bool:
+        """True when changes should reach the peer: we are active, it is (almost) hot.
+
+        ``state``: a change of the running CA's state (serial, request, CRL). Those go to
+        a paired peer in any state: a standby walking up again after a flap of the pair
+        already has the CA and must not fall behind (it could take over before it is hot);
+        one without the server ignores them."""
         rf = self.rf
+        if rf.peer_state < ACTIVE_FAST:
+            self._peer_replaced = False  # it is our standby again
         return (
             rf.scheme is not None
             and rf.duplex
             and rf.role == "active"
-            and rf.peer_state >= STANDBY_COLD_BULK
+            and rf.peer_state >= (INITIALIZATION if state else STANDBY_COLD_BULK)
+            # The active we took over from is gone, even while the association has not
+            # noticed yet: waiting for its acknowledgement would stall every client.
+            and not (self._peer_replaced and rf.peer_state >= ACTIVE_FAST)
         )
 
     def _debugging(self) -> bool:
         return any(self.router.log.debugging(k) for k in DEBUG_KEYS)
 
-    async def send(self, lines: list[str], wait: bool = True) -> None:
-        """One block of lines to the standby; with ``wait``, until it has applied them."""
-        if not self.peer_ready():
+    async def send(self, lines: list[str], wait: bool = True, state: str | None = None) -> None:
+        """One block of lines to the standby; with ``wait``, until it has applied them.
+
+        ``state`` names the CA server whose running state the lines change (see
+        ``peer_ready``): the standby applies them only if it has that server."""
+        if not self.peer_ready(state is not None):
             return
         if self._debugging():
             for line in lines:
                 self.router.log.debug(f'PKI: pki_send_ha_peer_request: "{line}"')
-        await self._send({"t": "cli", "lines": lines}, wait)
+        message: dict[str, object] = {"t": "cli", "lines": lines}
+        if state is not None:
+            message["server"] = state
+        await self._send(message, wait)
 
     async def _send(self, message: dict[str, object], wait: bool) -> None:
         ident = next(self._ids)
         message["id"] = ident
+        self.sent_at.append((ident, self.router.loop.time()))
         fut: asyncio.Future[None] = self.router.loop.create_future()
         self._acks[ident] = fut
         if not self.rf.send(self.client, json.dumps(message).encode()):
@@ -146,14 +209,6 @@ class PkiHa(Feature):
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        if self._debugging():
-            spki = pair.key.public_key().public_bytes(
-                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-            first = " ".join(hex_lines(spki)[0].split()[:4])
-            self.router.log.debug(
-                f"CRYPTO_PKI_API:cachekey: RSA Public Session Keys: added key:\n{first}..."
-            )
         message = {
             "t": "key",
             "label": pair.label,
@@ -210,6 +265,8 @@ class PkiHa(Feature):
 
     async def ca_created(self, name: str) -> None:
         """The first start made a CA: trustpoint, key, chain, serial go across."""
+        if self._redundant_server() != name:
+            return
         pki = self.router.feature(Pki)
         tp = pki.trustpoints.get(name)
         if tp is not None and tp.redundancy:
@@ -219,15 +276,34 @@ class PkiHa(Feature):
             await self.send_key(pair)
         chain = pki.chains.get(name)
         if chain is not None and tp is not None and tp.redundancy:
+            if self.peer_ready() and self.router.log.debugging("pki.transactions"):
+                self.router.log.debug("CRYPTO_CA: certificate not found")  # the guide's (sic)
             await self.send(self.chain_block(chain))
         await self.send([f"+crypto pki server {name}", *self.server_block()[2:]])
 
     async def server_started(self, name: str) -> None:
-        # The guide's active also sends "no shut", which the standby cannot place (sic).
-        await self.send([f".crypto pki server {name} start", "no shut"])
+        if self._redundant_server() == name:
+            await self.send([f".crypto pki server {name} start"])
+
+    async def server_started_tail(self) -> None:
+        """The guide's active also sends "no shut" once enabled; the standby cannot place
+        it (``no shut ??bad command``), as in the guide."""
+        if self._redundant_server() is not None:
+            await self.send(["no shut"])
 
     async def server_stopped(self, name: str) -> None:
-        await self.send([f".crypto pki server {name} stop"])
+        if self._redundant_server() == name:
+            await self.send([f".crypto pki server {name} stop"])
+
+    async def server_removed(self, name: str) -> None:
+        """``no crypto pki server`` on the active: the standby's goes too."""
+        await self.send([f"no crypto pki server {name}"])
+
+    async def redundancy_enabled(self) -> None:
+        """``redundancy`` added to a server that already has its CA: all of it goes across
+        now, as in a bulk sync. Not its key, made without ``redundancy``: the guide's
+        "Server key not found" standby."""
+        await self.bulk_sync()
 
     async def ca_changed(self, change: Change) -> None:
         """A commit hook of the active's CA: the standby hears before the client does."""
@@ -238,15 +314,14 @@ class PkiHa(Feature):
             return
         name = server.configured.name
         if change.kind == "serial" and change.serial is not None:
-            await self.send(
-                [f"+crypto pki server {name}", f" serial-number 0x{change.serial:X}", "exit"]
-            )
+            lines = [f"+crypto pki server {name}", f" serial-number 0x{change.serial:X}", "exit"]
+            await self.send(lines, state=name)
         elif change.kind == "request" and change.request is not None:
             r = change.request
             line = f" request {r.id} {r.state} {r.serial or 0} {r.transaction_id} {r.csr_der.hex()}"
-            await self.send([f"+crypto pki server {name}", line, "exit"])
+            await self.send([f"+crypto pki server {name}", line, "exit"], state=name)
         elif change.kind == "crl":
-            await self.send(self.crl_block(name, server.ca.crl_der))
+            await self.send(self.crl_block(name, server.ca.crl_der), state=name)
 
     async def trustpoint_changed(self, name: str) -> None:
         """A trustpoint with ``redundancy``: its lines, its chain and its key go across."""
@@ -283,6 +358,7 @@ class PkiHa(Feature):
                 await self.send(self.crl_block(config.name, ca.crl_der))
             if server.enabled:
                 await self.server_started(config.name)
+                await self.server_started_tail()
             for r in ca.requests.values():
                 await self.ca_changed(Change("request", request=r))
 
@@ -306,14 +382,25 @@ class PkiHa(Feature):
         while True:
             message = await self._inbox.get()
             try:
-                if message["t"] == "cli":
+                if message["t"] == "cli" and self._applies(message):
                     await self._apply_lines([str(line) for line in message["lines"]])  # type: ignore[union-attr]
                 elif message["t"] == "key":
                     self._apply_key(message)
             except Exception:
                 log.exception("%s: applying a PKI HA message failed", self.router.name)
+            self.applied_at.append((int(message.get("id") or 0), self.router.loop.time()))
             ack = {"t": "ack", "id": message.get("id")}
             self.rf.send(self.client, json.dumps(ack).encode())
+
+    def _applies(self, message: dict[str, object]) -> bool:
+        """A CA state change applies only where that server is configured."""
+        name = message.get("server")
+        if name is None:
+            return True
+        from iosemu.features.pki.server import CertificateServer
+
+        config = self.router.feature(CertificateServer).configured
+        return config is not None and config.name == name
 
     def _apply_key(self, message: dict[str, object]) -> None:
         import datetime as dt
@@ -339,8 +426,11 @@ class PkiHa(Feature):
         terminal = _SyncTerminal()
         session = Session(self.router, terminal, line="sync", source="HA sync", privilege=15)
         session.booting = True  # no dialogs, no banners, no CONFIG_I
+        pki = self.router.feature(Pki)
         for raw in lines:
             if raw == "":
+                if self._debugging():
+                    self.router.log.debug("PKI:HA msg:(null)")
                 continue
             mode_before = session.mode
             if raw.startswith("+"):
@@ -358,20 +448,53 @@ class PkiHa(Feature):
                     mode_before = session.mode
                 text = raw
             terminal.printed = ""
+            words = text.split()
+            new_tp = words[:3] == ["crypto", "pki", "trustpoint"] and (
+                len(words) > 3 and words[3] not in pki.trustpoints
+            )
+            certs_before = self._chain_certs(pki)
             await session.execute(text)
-            self._log_applied(mode_before.name, text, terminal.printed)
+            self._log_applied(mode_before.name, text, terminal.printed, new_tp)
+            if self._debugging() and not any(bad in terminal.printed for bad in BAD):
+                # What the guide's standby prints after these: the trustpoint it made, the
+                # certificate it did not have (its words: "not found").
+                added = self._chain_certs(pki) != certs_before
+                if new_tp:
+                    self.router.log.debug(f"CRYPTO_PKI: Creating trustpoint {words[3]} {SYNC}")
+                elif mode_before.name == "pki-hexmode" and text.lower() == "quit" and added:
+                    self.router.log.debug(f"CRYPTO_CA: certificate not found {SYNC}")
         self.router.mark_config_changed("HA sync")
 
-    def _log_applied(self, mode: str, line: str, printed: str) -> None:
+    @staticmethod
+    def _chain_certs(pki: Pki) -> set[bytes]:
+        return {c.der for chain in pki.chains.values() for c in chain.certs}
+
+    def _log_applied(self, mode: str, line: str, printed: str, new_tp: bool = False) -> None:
         if not self._debugging():
             return
         text = line.strip()
+        words = text.split()
         if any(bad in printed for bad in BAD):
             verdict = "??bad command"
         elif text in ("end", "exit"):
             verdict = "[OK] NO_CHANGE DONT_SYNC"
-        elif mode == "pki-hexmode" and text == "quit":
-            verdict = ""
+        elif mode == "pki-hexmode" and text.lower() == "quit":
+            verdict = ""  # the certificate's own line says how it went
+        elif new_tp:
+            verdict = ""  # "Creating trustpoint" follows with the verdict
+        elif any(
+            mode == m and " ".join(words[: first.count(" ") + 1]) == first and len(words) == n
+            for m, first, n in NO_PRC
+        ):
+            verdict = "(no PRC)"
         else:
-            verdict = "[OK] CHANGE SYNC"
+            verdict = SYNC
         self.router.log.debug(f"PKI: cmd({mode}): {text} {verdict}".rstrip())
+
+
+def sync_lags(active: PkiHa, standby: PkiHa) -> list[float]:
+    """Lab seconds from each message the active sent to its application on the standby.
+
+    Only meaningful when both units run in one process (one lab clock)."""
+    sent = dict(active.sent_at)
+    return [when - sent[ident] for ident, when in standby.applied_at if ident in sent]

@@ -10,7 +10,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
+import random
 import secrets
+import weakref
+from collections import defaultdict
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import serialization
@@ -39,6 +43,130 @@ class KeyPair:
     @property
     def bits(self) -> int:
         return self.key.key_size
+
+
+class KeyPool:
+    """Where routers' new RSA keys come from when making them is not the point.
+
+    Key generation is the dominant cost of a mass enrollment (pki-scep.md §5: ~9 ms for
+    1024 bits, ~43 ms for 2048 with a long tail, more for the 512-bit AUTOGEN keys, which
+    cryptography will not make so Python does), and random keys make every run print
+    other fingerprints. So:
+
+    * On the virtual clock (tests, transcripts) every lab draws its keys from one fixed
+      sequence per size: the n-th key of a size a lab makes is always the same key, made
+      from a seeded generator the first time a process needs it and kept. Runs repeat byte
+      for byte (fingerprints, certificates, ``show crypto key``), as transcripts promise,
+      and a test suite pays for each key once. These keys are public knowledge: fine for an
+      emulator's virtual lab, never for anything real.
+    * On the real and scaled clocks a router makes a fresh random key, as IOS does, unless
+      the pool is on (``KEY_POOL.enable()``, or ``IOSEMU_KEY_POOL=1`` in the environment of
+      ``iosemu lab``/``node``): then keys come from a pool of pre-generated random keys
+      (``fill(bits, n)`` before a timed run), each handed out once until ``rewind()``.
+
+    Within one lab no two routers ever get the same key: SCEP transaction IDs and the CA's
+    request database would take them for one client.
+    """
+
+    def __init__(self) -> None:
+        self.enabled = os.environ.get("IOSEMU_KEY_POOL", "") not in ("", "0")
+        self._keys: dict[int, list[rsa.RSAPrivateKey]] = defaultdict(list)
+        self._next: dict[int, int] = defaultdict(int)
+        self._fixed: dict[tuple[int, int], rsa.RSAPrivateKey] = {}
+        self._lab_next: weakref.WeakKeyDictionary[object, dict[int, int]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def enable(self, on: bool = True) -> None:
+        self.enabled = on
+
+    def fill(self, bits: int, count: int) -> None:
+        keys = self._keys[bits]
+        while len(keys) < count:
+            keys.append(generate_rsa(bits))
+
+    def take(self, bits: int) -> rsa.RSAPrivateKey:
+        index = self._next[bits]
+        self.fill(bits, index + 1)
+        self._next[bits] = index + 1
+        return self._keys[bits][index]
+
+    def rewind(self) -> None:
+        """Hand the same pre-generated keys out again, from the first."""
+        self._next.clear()
+
+    def fixed(self, lab: object, bits: int) -> rsa.RSAPrivateKey:
+        """The next key of ``bits`` in ``lab``'s fixed sequence."""
+        counters = self._lab_next.setdefault(lab, defaultdict(int))
+        index = counters[bits]
+        counters[bits] = index + 1
+        if (bits, index) not in self._fixed:
+            self._fixed[(bits, index)] = seeded_rsa(bits, f"iosemu-lab-key-{bits}-{index}")
+        return self._fixed[(bits, index)]
+
+    def key_for(self, router: Router, bits: int) -> rsa.RSAPrivateKey:
+        if getattr(router.loop, "mode", None) == "virtual":
+            return self.fixed(router.loop, bits)
+        return self.take(bits) if self.enabled else generate_rsa(bits)
+
+
+KEY_POOL = KeyPool()
+
+
+def new_key(router: Router, bits: int) -> rsa.RSAPrivateKey:
+    """A new key pair of ``bits`` for ``router`` (see ``KeyPool`` for where it comes from)."""
+    return KEY_POOL.key_for(router, bits)
+
+
+_SMALL_PRIMES = [p for p in range(3, 2000) if all(p % d for d in range(2, int(p**0.5) + 1))]
+
+
+def _probable_prime(n: int, rng: random.Random, rounds: int = 24) -> bool:
+    for p in _SMALL_PRIMES:
+        if n % p == 0:
+            return n == p
+    d, s = n - 1, 0
+    while d % 2 == 0:
+        d //= 2
+        s += 1
+    for _ in range(rounds):
+        x = pow(rng.randrange(2, n - 1), d, n)
+        if x in (1, n - 1):
+            continue
+        for _ in range(s - 1):
+            x = pow(x, 2, n)
+            if x == n - 1:
+                break
+        else:
+            return False
+    return True
+
+
+def _seeded_prime(bits: int, rng: random.Random, e: int) -> int:
+    while True:
+        p = rng.getrandbits(bits) | (3 << (bits - 2)) | 1  # top two bits: n has all its bits
+        if (p - 1) % e and _probable_prime(p, rng):
+            return p
+
+
+def seeded_rsa(bits: int, seed: str, e: int = 65537) -> rsa.RSAPrivateKey:
+    """An RSA key that depends only on ``seed`` (random.Random: not a secret)."""
+    rng = random.Random(seed)
+    p = _seeded_prime(bits // 2, rng, e)
+    q = _seeded_prime(bits - bits // 2, rng, e)
+    while q == p:
+        q = _seeded_prime(bits - bits // 2, rng, e)
+    d = pow(e, -1, (p - 1) * (q - 1))
+    numbers = rsa.RSAPrivateNumbers(
+        p,
+        q,
+        d,
+        rsa.rsa_crt_dmp1(d, p),
+        rsa.rsa_crt_dmq1(d, q),
+        rsa.rsa_crt_iqmp(p, q),
+        rsa.RSAPublicNumbers(e, p * q),
+    )
+    return numbers.private_key()
 
 
 def _secret(router: Router) -> bytes:
@@ -118,7 +246,7 @@ class Keys(Feature):
     ) -> tuple[KeyPair, int]:
         """A new pair under ``label`` and the seconds IOS would say it took."""
         # Generated here, not in a thread: a thread would let the virtual clock run on.
-        key = generate_rsa(bits)
+        key = new_key(self.router, bits)
         elapsed = max(1, bits // 1024)
         await asyncio.sleep(elapsed)  # IOS is slow at this; the lab clock says how slow
         pair = KeyPair(label, key, self.router.clock.utc(), exportable, redundancy)
@@ -127,8 +255,21 @@ class Keys(Feature):
 
 
 def default_label(ctx: Ctx) -> str | None:
-    domain = ctx.feature(Dns).domain
-    return f"{ctx.router.hostname}.{domain}" if domain else None
+    return router_default_label(ctx.router)
+
+
+def router_default_label(router: Router) -> str | None:
+    """``hostname.domain``: the router's general-purpose key (SSH's too); None without a
+    domain name."""
+    domain = router.feature(Dns).domain
+    return f"{router.hostname}.{domain}" if domain else None
+
+
+def log_ssh_enabled(router: Router, pair: KeyPair) -> None:
+    """A new default key turns SSH on: 1.99 from 768 bits up, 1.5 below (reference §7.4)."""
+    if pair.label == router_default_label(router):
+        version = "1.99" if pair.bits >= 768 else "1.5"
+        router.log.log("SSH", 5, "ENABLED", f"SSH {version} has been enabled")
 
 
 @command(
@@ -170,8 +311,9 @@ async def crypto_key_generate(
     which = "exportable" if exportable else "non-exportable"
     ctx.print(f"% Generating {modulus} bit RSA keys, keys will be {which}...")
     await ctx.session.terminal.drain()
-    _, elapsed = await keys.generate(name, modulus, exportable, ctx.has("redundancy"))
+    pair, elapsed = await keys.generate(name, modulus, exportable, ctx.has("redundancy"))
     ctx.print(f"[OK] (elapsed time was {elapsed} seconds)", "")
+    log_ssh_enabled(ctx.router, pair)
 
 
 @command(

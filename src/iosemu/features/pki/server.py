@@ -16,6 +16,7 @@ baked into the CA certificate can never change once it exists.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
@@ -23,8 +24,10 @@ from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from iosemu.device.filesystem import FileSystemError
 from iosemu.device.logging import DebugFlag
 from iosemu.device.router import Feature, Router
 from iosemu.features.logging import declare_debug
@@ -36,16 +39,18 @@ from iosemu.features.pki.ca import (
     Request,
     subject_text,
 )
-from iosemu.features.pki.keys import KeyPair, Keys
+from iosemu.features.pki.keys import KeyPair, Keys, new_key
 from iosemu.features.pki.objects import (
     cert_der,
     fingerprint,
-    generate_small_rsa,
+    hash_name,
+    hex_groups,
     ios_dn_text,
     ios_name,
     make_ca_cert,
     parse_dn,
     spki_der,
+    verify_signed_by,
 )
 from iosemu.features.pki.store import (
     Database,
@@ -178,6 +183,10 @@ class CertificateServer(Feature):
         self.ca: CertificateAuthority | None = None
         self._crl_timer: asyncio.TimerHandle | None = None
         self._started = False
+        self._cached = False  # the CA key is in the public key cache (debug api)
+        # The last serial this boot, by CA certificate: a start that finds no serial file
+        # (a new ``database url``) must not hand out serials again.
+        self._last_serial: tuple[bytes, int] | None = None
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -211,12 +220,14 @@ class CertificateServer(Feature):
         return self.ca if self.enabled and self.serving() else None
 
     def serving(self) -> bool:
-        """False on the standby unit of a redundant pair."""
+        """True on a router without ``redundancy`` and on the active unit of a pair; False
+        on the standby and while a booting unit waits to learn its role (its serial may
+        be behind its peer's until a bulk sync)."""
         if self.configured is None or not self.configured.redundancy:
             return True
         from iosemu.features.redundancy import Redundancy
 
-        return self.router.feature(Redundancy).role != "standby"
+        return self.router.feature(Redundancy).role == "active"
 
     # --- configuration ---------------------------------------------------------------------
 
@@ -236,7 +247,7 @@ class CertificateServer(Feature):
         # The HTTP routes are rebuilt with the router at every boot: install SCEP each time.
         install_scep(self.router, self.scep_ca, observer=self._scep_event)
         if self.configured is not None and not self.configured.shutdown:
-            self.router.spawn(self.start(None, quiet=True), "cs-start")
+            self.router.spawn(self.start(None), "cs-start")
 
     def _scep_event(self, event: ScepEvent) -> None:
         """``debug crypto pki server`` lines for what the SCEP service did."""
@@ -251,7 +262,7 @@ class CertificateServer(Feature):
         if self._crl_timer is not None:
             self._crl_timer.cancel()
 
-    def http_changed(self, on: bool = True) -> None:
+    def http_changed(self, on: bool = True, signal: str | None = None) -> None:
         """``ip http server`` changed: a server waiting for it tries again, or stops."""
         if self.configured is None or self.configured.shutdown:
             return
@@ -259,10 +270,10 @@ class CertificateServer(Feature):
             self.stop()
             self._fail(STATUS_HTTP)
         elif self.state == "check failed":
-            self.router.spawn(self.start(None, quiet=True), "cs-recheck")
+            self.router.spawn(self.start(None, signal), "cs-recheck")
 
     def clock_set(self) -> None:
-        self.http_changed()
+        self.http_changed(signal="time set")
 
     def _http_enabled(self) -> bool:
         from iosemu.features.http import Http
@@ -273,31 +284,70 @@ class CertificateServer(Feature):
         self.state = "check failed"
         self.status = reason
         self.debug("exit FSM: new state check failed")
+        self.debug("cs config has been locked")
+
+    def _cachekey(self, pair: KeyPair | None) -> None:
+        """``debug crypto pki api``: the CA key enters the public key cache (again)."""
+        if pair is None or not self.router.log.debugging(DEBUG_API.key):
+            return
+        first = " ".join(hex_groups(spki_der(pair.key))[:4])
+        if self._cached:
+            self.router.log.debug(
+                f"CRYPTO_PKI_API:cachekey: RSA Public Session Keys: expired key:\n{first}..."
+            )
+        self.router.log.debug(
+            f"CRYPTO_PKI_API:cachekey: RSA Public Session Keys: added key:\n{first}..."
+        )
+        self._cached = True
 
     def _checks(self) -> str:
-        """Why the server cannot run now ("" when it can), in the order IOS checks."""
+        """Why the server cannot run now ("" when it can), in the order IOS checks.
+
+        With ``debug crypto pki server`` it says what it looks at, as the guide shows."""
         assert self.configured is not None
         if not self._http_enabled():
             return STATUS_HTTP
-        if not (self.router.has_calendar or self.router.clock.authoritative):
-            return STATUS_TIME
-        keys = self.router.feature(Keys)
+        clock = self.router.clock
+        if not clock.authoritative:
+            if not self.router.has_calendar:
+                return STATUS_TIME
+            self.debug("clock is not set but calendar is supported.")
         cert = self.ca_cert()
-        pair = keys.get(self.name)
-        if cert is not None and pair is None:
+        if cert is None:
+            return ""  # the first start: nothing to check yet
+        database = self.database()
+        where = "nvram" if database.primary.url.startswith("nvram") else "network"
+        self.debug(f"{where} filesystem")
+        if database.read("ser", f"{self.name}.ser") is not None:
+            self.debug(f"file opened: {self._file_url(database, 'ser')}")
+            self.debug("closed ser file")
+            self.debug("found existing serial file.")
+        pair = self.router.feature(Keys).get(self.name)
+        if pair is None:
             return STATUS_KEY
-        if cert is not None and pair is not None:
-            if spki_der(pair.key) != spki_der(cert.public_key()):  # type: ignore[arg-type]
-                self.debug("The configured CA cert is invalid -no matching keys?")
-                return STATUS_CERT
-            now = self.router.clock.utc()
-            if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
-                return STATUS_CERT
+        self._cachekey(pair)
+        now = clock.utc()
+        if spki_der(pair.key) != spki_der(cert.public_key()) or not (  # type: ignore[arg-type]
+            cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
+        ):
+            # IOS blames the keys whatever the reason (the guide's clock case prints this).
+            self.debug("The configured CA cert is invalid -no matching keys?")
+            return STATUS_CERT
         return ""
 
-    async def start(self, ctx: Ctx | None, quiet: bool = False) -> None:
-        """``no shutdown``: the first start creates the CA; every start runs the checks."""
+    def _file_url(self, database: Database, kind: str) -> str:
+        url = database.location(kind).url
+        return f"{url if url.endswith(':') else url.rstrip('/') + '/'}{self.name}.{kind}"
+
+    async def start(self, ctx: Ctx | None, signal: str | None = None) -> None:
+        """``no shutdown``: the first start creates the CA; every start runs the checks.
+
+        ``signal`` is the event that asked for it (``no shut``, ``time set``), for the
+        state machine's debug lines."""
         assert self.configured is not None
+        if signal is not None:
+            self.debug(f"input signal enqueued: {signal}")
+            self.debug(f"enter FSM: input state {self.state}, input signal {signal}")
         self.debug("SCEP server stopped")
         self.debug("starting enabling checks")
         first = self.ca_cert() is None
@@ -307,29 +357,70 @@ class CertificateServer(Feature):
         elif first:
             self._fail(STATUS_KEY if self.router.feature(Keys).get(self.name) else STATUS_CERT)
             return
+        if self.router.feature(Keys).get(self.name) is not None:
+            self._temporary_key()  # with the server's key, even if a check fails (the guide)
         reason = self._checks()
         if reason:
             if reason == STATUS_TIME and ctx is not None:
                 ctx.print("% Time has not been set. Cannot start the Certificate server")
             self._fail(reason)
             return
+        cert = self.ca_cert()
+        assert cert is not None
+        if not first:
+            expiry = self.router.clock.short_stamp(cert.not_valid_after_utc)
+            self.debug(f"started CA cert timer, expiration time is {expiry}")
+            self.debug(f"Using existing trustpoint '{self.name}' and CA certificate")
+        self._store_ca_cert()
         if first:
             await self.ha().ca_created(self.name)
         if not self._load_database():
             return
-        if self.crl_stale():
+        self._cachekey(self.router.feature(Keys).get(self.name))
+        if self.crl_stale() and self.active_unit():
             assert self.ca is not None
             await self.ca.regenerate_crl()
         self.state = "enabled"
         self.status = ""
         self._schedule_crl()
+        self.debug("shadow not configured; look for shadow cert")
+        self.debug("failed to find shadow cert in the db")
         self.debug("SCEP server started")
         if ctx is not None and first:
             ctx.print("% Certificate Server enabled.")
+        # The guide's active sends "start" just before it logs CS_ENABLED, "no shut" after.
+        ha = self.ha()
+        await ha.server_started(self.name)
         self.router.log.log("PKI", 6, "CS_ENABLED", "Certificate server now enabled.")
         self.debug("exit FSM: new state enabled")
         self.debug("cs config has been locked")
-        await self.ha().server_started(self.name)
+        await ha.server_started_tail()
+
+    def active_unit(self) -> bool:
+        """Only the unit that serves makes CRLs; a standby takes its active's."""
+        return self.serving()
+
+    def _store_ca_cert(self) -> None:
+        """The CA certificate is a file of the server's (``nvram:PKI-HA#1CA.cer``), on the
+        standby too: ``show crypto pki certificates`` names it, as in the guide."""
+        chain = self.router.feature(Pki).chains.get(self.name)
+        found = chain.find("ca") if chain is not None else None
+        if found is None or found.stored:
+            return
+        try:
+            self.router.nvram.write(found.file_name, found.der)
+            found.stored = True
+        except FileSystemError as e:
+            log.warning("%s: cannot store the CA certificate: %s", self.router.name, e)
+
+    def _temporary_key(self) -> None:
+        """``NAME.server``, the HTTP server's 768-bit key: one per router, made at start."""
+        keys = self.router.feature(Keys)
+        label = f"{self.name}.server"
+        if keys.get(label) is None:
+            temporary = KeyPair(label, new_key(self.router, 768), self.router.clock.utc())
+            temporary.temporary = True
+            keys.add(temporary)
 
     async def _first_start(self, ctx: Ctx) -> bool:
         """The dialog and the making of the CA; False when aborted or failed."""
@@ -402,13 +493,7 @@ class CertificateServer(Feature):
             config.hash or "md5",
         )
         pki.chain(config.name).put(ChainCert("ca", serial_text(1), cert_der(cert)))
-        keys = self.router.feature(Keys)
-        if keys.get(f"{config.name}.server") is None:
-            temporary = KeyPair(
-                f"{config.name}.server", generate_small_rsa(768), self.router.clock.utc()
-            )
-            temporary.temporary = True
-            keys.add(temporary)
+        self._temporary_key()
         database = self.database()
         try:
             if config.archive == "pkcs12" and passphrase:
@@ -440,23 +525,20 @@ class CertificateServer(Feature):
         pair = self.router.feature(Keys).get(self.name)
         assert cert is not None and pair is not None
         database = self.database()
-        self.debug(
-            f"{'nvram' if database.primary.url.startswith('nvram') else 'network'} filesystem"
-        )
         ca = CertificateAuthority(
             pair.key, cert, self.router.clock.utc, self.configured.ca_settings()
         )
         raw = database.read("ser", f"{self.name}.ser")
         if raw is not None:
-            self.debug(f"file opened: {database.location('ser').url.rstrip('/')}{self.name}.ser")
+            self.debug(f"file opened: {self._file_url(database, 'ser')}")
             try:
                 ca.serial, records = parse_serial_file(raw)
             except ValueError:
                 self._fail(STATUS_CERT)
                 return False
-            self.debug("found existing serial file.")
             self.debug("DB version 1")
             self.debug(f"last issued serial number is 0x{ca.serial:X}")
+            self.debug("closed ser file")
             for r in records:
                 request = Request(
                     int(r["id"]),  # type: ignore[arg-type]
@@ -468,17 +550,28 @@ class CertificateServer(Feature):
                 )
                 ca.requests[request.id] = request
                 ca.next_request_id = max(ca.next_request_id, request.id + 1)
+        last = self._last_serial
+        if last is not None and last[0] == cert_der(cert) and last[1] > ca.serial:
+            ca.serial = last[1]
+            try:
+                database.write("ser", f"{self.name}.ser", serial_file(ca.serial, []))
+            except StoreError as e:
+                log.warning("%s: cannot write the serial file: %s", self.router.name, e)
         crl = database.read("crl", f"{self.name}.crl")
         if crl is not None:
+            self.debug(f"file opened: {self._file_url(database, 'crl')}")
             try:
                 loaded = x509.load_der_x509_crl(crl)
-                ca.crl_der = crl
-                ca.crl_this_update = loaded.last_update_utc
-                ca.revoked = [(r.serial_number, r.revocation_date_utc) for r in loaded]
-                self.debug(f"CRL file {self.name}.crl exists.")
-                self.debug(f"Read {len(crl)} bytes from crl file.")
+                # A CRL left by an earlier CA of the same name is not ours: make a new one.
+                if _crl_signed_by(loaded, cert):
+                    ca.crl_der = crl
+                    ca.crl_this_update = loaded.last_update_utc
+                    ca.revoked = [(r.serial_number, r.revocation_date_utc) for r in loaded]
+                    self.debug(f"CRL file {self.name}.crl exists.")
+                    self.debug(f"Read {len(crl)} bytes from crl file.")
             except ValueError:
-                crl = None
+                pass
+            self.debug("closed crl file")
         for name in database.location("crt").names():
             if name.endswith(".crt"):
                 data = database.read("crt", name)
@@ -523,6 +616,30 @@ class CertificateServer(Feature):
         except StoreError as e:
             log.warning("%s: database write failed: %s", self.router.name, e)
 
+    def stored_certificates(self) -> dict[int, x509.Certificate]:
+        """The issued certificates in the database (``database level complete``)."""
+        cert = self.ca_cert()
+        if self.configured is None or cert is None:
+            return {}
+        if self.configured.database_level != "complete":
+            return {}
+        location = self.database().location("crt")
+        found = {}
+        try:
+            names = location.names()
+        except StoreError:
+            return {}
+        for name in names:
+            if not name.endswith(".crt"):
+                continue
+            try:
+                issued = x509.load_der_x509_certificate(location.read(name) or b"")
+            except ValueError:
+                continue
+            if issued.issuer == cert.subject:
+                found[issued.serial_number] = issued
+        return found
+
     def _write_issued(self, serial: int) -> None:
         assert self.ca is not None and self.configured is not None
         cert = self.ca.certificate(serial)
@@ -546,13 +663,20 @@ class CertificateServer(Feature):
         self.debug("set crl update timer.")
 
     def _crl_due(self) -> None:
-        if self.ca is not None and self.enabled:
+        # A standby waits for its active's CRL; it makes its own only once it takes over.
+        if self.ca is not None and self.enabled and self.active_unit():
             self.router.spawn(self.ca.regenerate_crl(), "cs-crl")
+
+    async def took_over(self) -> None:
+        """This unit became the active one: a CRL that fell due meanwhile is made now."""
+        if self.ca is not None and self.enabled and self.crl_stale():
+            await self.ca.regenerate_crl()
 
     # --- what the HA active sends ---------------------------------------------------------
 
     def install_serial(self, serial: int) -> None:
-        """The peer's last serial: ours is never behind it."""
+        """The peer's last serial. A running CA is never set back (the active only goes
+        up); a stopped one takes the active's word, which a re-made CA restarts at 1."""
         if self.ca is not None:
             self.ca.serial = max(self.ca.serial, serial)
             serial, records = self.ca.serial, self._request_records()
@@ -560,11 +684,8 @@ class CertificateServer(Feature):
             records = []
             raw = self.database().read("ser", f"{self.name}.ser")
             if raw is not None:
-                try:
-                    stored, records = parse_serial_file(raw)
-                    serial = max(serial, stored)
-                except ValueError:
-                    pass
+                with contextlib.suppress(ValueError):
+                    records = parse_serial_file(raw)[1]
         self.database().write("ser", f"{self.name}.ser", serial_file(serial, records))
 
     def install_crl(self, der: bytes) -> None:
@@ -614,6 +735,8 @@ class CertificateServer(Feature):
         was_enabled = self.enabled
         self.state = "disabled"
         self.status = ""
+        if self.ca is not None:
+            self._last_serial = (self.ca.cert_der, self.ca.serial)
         self.ca = None
         self.debug("SCEP server stopped")
         if was_enabled:
@@ -652,8 +775,9 @@ class CertificateServer(Feature):
             else:
                 expiry = clock.short_stamp(cert.not_valid_after_utc)
             out.append(f"    CA certificate expiration timer: {expiry}")
-        if self.ca is not None and self.ca.crl_next_update is not None:
-            out.append(f"    CRL NextUpdate timer: {clock.short_stamp(self.ca.crl_next_update)}")
+        next_update = self._crl_next_update()
+        if next_update is not None:
+            out.append(f"    CRL NextUpdate timer: {clock.short_stamp(next_update)}")
         out.append(f"    Current primary storage dir: {config.database_url or 'nvram:'}")
         if "crl" in config.database_urls:
             out.append(f"    Current storage dir for .crl files: {config.database_urls['crl'][0]}")
@@ -662,6 +786,24 @@ class CertificateServer(Feature):
             role = "active" if self.serving() else "standby"
             out.append(f"    Redundancy configured. This is {role}.")
         return out
+
+    def _crl_next_update(self) -> dt.datetime | None:
+        """When the CRL falls due: the running CA's, else the stored CRL's (the guide's
+        failed standby still shows it)."""
+        if self.ca is not None:
+            return self.ca.crl_next_update
+        if self.ca_cert() is None:
+            return None
+        raw = self.database().read("crl", f"{self.name}.crl")
+        try:
+            crl = x509.load_der_x509_crl(raw) if raw else None
+        except ValueError:
+            return None
+        if crl is None:
+            return None
+        assert self.configured is not None
+        hours = self.configured.lifetime_crl or 6
+        return crl.last_update_utc + dt.timedelta(hours=hours)
 
     def _stored_serial(self) -> int:
         raw = self.database().read("ser", f"{self.name}.ser")
@@ -701,6 +843,18 @@ class CertificateServer(Feature):
         if c.cdp_url:
             out.append(f" cdp-url {c.cdp_url}")
         return out
+
+
+def _crl_signed_by(crl: x509.CertificateRevocationList, cert: x509.Certificate) -> bool:
+    """The CRL's signature checks out under ``cert`` (SHA-1 and MD5 too)."""
+    try:
+        alg = hash_name(crl.signature_hash_algorithm)
+    except Exception:  # an algorithm cryptography will not even name
+        return False
+    public_key = cert.public_key()
+    return isinstance(public_key, rsa.RSAPublicKey) and verify_signed_by(
+        crl.tbs_certlist_bytes, crl.signature, alg, public_key
+    )
 
 
 def requests_lines(ca: CertificateAuthority | None) -> list[str]:
@@ -793,12 +947,15 @@ async def crypto_pki_server(ctx: Ctx, name: str) -> None:
             )
             if not await ctx.yes_no("Are you sure you want to do this? [yes/no]: "):
                 raise CommandError("")  # declined: nothing changed
+        redundant = server.configured.redundancy
         server.stop()
         pki = ctx.feature(Pki)
         pki.trustpoints.pop(name, None)
         pki.chains.pop(name, None)
         server.configured = None
         server.state = "initial"
+        if redundant:
+            ctx.router.spawn(server.ha().server_removed(name), "pki-ha")
         return
     if server.configured is None:
         server.configured = ServerConfig(name)
@@ -831,9 +988,9 @@ async def cs_shutdown(ctx: Ctx) -> None:
     config.shutdown = False
     if not first:
         ctx.print("Certificate server 'no shut' event has been queued for processing.")
-        server.router.spawn(server.start(None), "cs-start")
+        server.router.spawn(server.start(None, "no shut"), "cs-start")
         return
-    await server.start(ctx)
+    await server.start(ctx, "no shut")
 
 
 @command(CS_SERVER, "show", help="Show current Certificate Server configuration")
@@ -868,6 +1025,7 @@ def cs_database_url(ctx: Ctx, kind: str | None = None, url: str | None = None) -
             config.database_url = None
         else:
             config.database_urls.pop(kind, None)
+        _synced(ctx)
         return
     assert url is not None
     try:
@@ -878,6 +1036,7 @@ def cs_database_url(ctx: Ctx, kind: str | None = None, url: str | None = None) -
         config.database_url = url
     else:
         config.database_urls[kind] = (url, ctx.has("publish"))
+    _synced(ctx)
 
 
 @command(
@@ -970,10 +1129,15 @@ def cs_cdp_url(ctx: Ctx, url: str | None = None) -> None:
 def cs_redundancy(ctx: Ctx) -> None:
     server = _server(ctx)
     assert server.configured is not None
+    added = not ctx.negate and not server.configured.redundancy
     server.configured.redundancy = not ctx.negate
     tp = ctx.feature(Pki).trustpoints.get(server.configured.name)
     if tp is not None:
         tp.redundancy = server.configured.redundancy
+    if added and server.ca_cert() is not None and not ctx.session.booting:
+        # A CA made before "redundancy": everything it has goes across, but its key.
+        ctx.router.spawn(server.ha().redundancy_enabled(), "pki-ha")
+        return
     _synced(ctx)
 
 
@@ -1069,11 +1233,11 @@ async def cs_start(ctx: Ctx, name: str) -> None:
         return
     if server.ca_cert() is None:
         server.configured.shutdown = False
-        await server.start(ctx)
+        await server.start(ctx, "no shut")
         return
     server.configured.shutdown = False
     ctx.print("Certificate server 'no shut' event has been queued for processing.")
-    server.router.spawn(server.start(None), "cs-start")
+    server.router.spawn(server.start(None, "no shut"), "cs-start")
 
 
 @command(EXEC, f"{_CS} stop", help=f"{_CS_HELP}|Disable the certificate server")
@@ -1178,8 +1342,10 @@ def certificates_lines(server: CertificateServer) -> list[str]:
     rows = []
     if cert is not None:
         rows.append(cert)
-    if server.ca is not None:
-        rows += [i.cert for _, i in sorted(server.ca.issued.items())]
+    issued = {s: i.cert for s, i in server.ca.issued.items()} if server.ca is not None else {}
+    # At level complete the database has them all, those another unit issued included.
+    issued.update(server.stored_certificates())
+    rows += [c for _, c in sorted(issued.items())]
     for c in rows:
         issued = clock.short_stamp(c.not_valid_before_utc)
         expires = clock.short_stamp(c.not_valid_after_utc)
