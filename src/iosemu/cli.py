@@ -1,4 +1,4 @@
-"""The ``iosemu`` command: ``lab``, ``node``, ``console``, ``replay``."""
+"""The ``iosemu`` command: ``lab``, ``node``, ``console``, ``inventory``, ``replay``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,14 @@ from iosemu.api import Lab, default_state_root
 from iosemu.boot import BOOT_DELAY
 from iosemu.lab.forward import ForwardError
 from iosemu.lab.topology import TopologyError, find_lab, parse_forward_option
-from iosemu.serve import find_console, remove_run_file, running_routers, serve_consoles
+from iosemu.serve import (
+    RUN_FILE,
+    find_console,
+    read_run_file,
+    remove_run_file,
+    running_routers,
+    serve_lab,
+)
 
 BOOT_HELP = f"lab seconds from power-on to the image running (default {BOOT_DELAY})"
 
@@ -31,6 +38,10 @@ def cmd_lab(args: argparse.Namespace) -> int:
         return 2
     if args.console_base is not None:
         spec.console_base = args.console_base
+    if args.ssh_base is not None:
+        spec.ssh_base = args.ssh_base
+    if args.telnet_base is not None:
+        spec.telnet_base = args.telnet_base
     try:
         spec.forwards += [parse_forward_option(text) for text in args.forward or []]
     except TopologyError as e:
@@ -57,9 +68,9 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
     async def main() -> None:
         try:
-            servers = await serve_consoles(lab)
+            servers = await serve_lab(lab)
         except OSError as e:
-            print(f"iosemu: cannot open console ports: {e.strerror}", file=sys.stderr)
+            print(f"iosemu: cannot open the routers' ports: {e.strerror}", file=sys.stderr)
             raise SystemExit(1) from None
         try:
             forwards = await lab.start_forwards()
@@ -69,9 +80,13 @@ def cmd_lab(args: argparse.Namespace) -> int:
         for router in lab.routers.values():
             router.power_on()
         print(f"Lab {spec.name} ({clock} clock), state in {lab.state_dir}")
-        print(f"{'Router':<20} Console")
-        for server, name in zip(servers, lab.consoles, strict=False):
-            print(f"{name:<20} telnet {server.host} {server.port}")
+        print(f"{'Router':<20} {'Console':<24} {'SSH (vty)':<26} Telnet (vty)")
+        table = zip(*(servers.ports(kind) for kind in ("consoles", "ssh", "telnet")), strict=True)
+        for console, ssh, telnet in table:
+            print(
+                f"{console.router:<20} {f'telnet {console.host} {console.port}':<24} "
+                f"{f'ssh -p {ssh.port} {ssh.host}':<26} telnet {telnet.host} {telnet.port}"
+            )
         if forwards:
             print(f"{'Forward':<20} To")
             for forward in forwards:
@@ -94,8 +109,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
             await asyncio.wait([attached, waiter], return_when=asyncio.FIRST_COMPLETED)
             attached.cancel()
             waiter.cancel()
-        for server in servers:
-            await server.close()
+        await servers.close()
 
     try:
         lab.run(main())
@@ -130,6 +144,28 @@ def cmd_console(args: argparse.Namespace) -> int:
     return run_console(where[0], where[1], args.router)
 
 
+def cmd_inventory(args: argparse.Namespace) -> int:
+    from iosemu.inventory import Credentials, render
+
+    try:
+        spec = find_lab(args.lab)
+    except TopologyError as e:
+        print(f"iosemu: {e}", file=sys.stderr)
+        return 2
+    run = read_run_file(_state_dir(args, spec.name), RUN_FILE)
+    creds = Credentials(args.username, args.password, args.secret)
+    try:
+        text = render(spec, args.format, run, creds, args.via)
+    except ValueError as e:
+        print(f"iosemu: {e}", file=sys.stderr)
+        return 2
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text)
+    return 0
+
+
 def cmd_node(args: argparse.Namespace) -> int:
     from iosemu.node import run_node
 
@@ -154,6 +190,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", type=float, help="run the clock at N times real time")
     p.add_argument("--clock", choices=["real", "scaled"], help="clock mode (default real)")
     p.add_argument("--console-base", type=int, help="router i listens on P+i (default 2000)")
+    p.add_argument(
+        "--ssh-base", type=int, help="SSH to router i on P+i (default console base + 200)"
+    )
+    p.add_argument(
+        "--telnet-base",
+        type=int,
+        help="telnet to router i's vty lines on P+i (default console base + 300)",
+    )
     p.add_argument("--state", help="state directory (default ~/.local/state/iosemu/LAB)")
     p.add_argument("--fresh", action="store_true", help="wipe the state directory first")
     p.add_argument("--boot-delay", type=float, default=BOOT_DELAY, help=BOOT_HELP)
@@ -184,6 +228,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lab", help="the lab (name or file) it belongs to (default: pki-ha)")
     p.add_argument("--state", help="state directory of that lab")
     p.set_defaults(func=cmd_console)
+
+    p = sub.add_parser(
+        "inventory",
+        help="write an Ansible, Nornir, pyATS or netmiko inventory of a lab's routers",
+        description="Ports come from the running lab, else from the lab file. Console "
+        "entries work on any lab; SSH and vty telnet need a domain name, an RSA key, the "
+        "user and `login local` on the vty lines, e.g.: ip domain name lab / username admin "
+        "privilege 15 secret admin / crypto key generate rsa modulus 1024 / line vty 0 4 / "
+        "login local.",
+    )
+    p.add_argument("lab", nargs="?", help="a built-in lab name or a lab file (default: pki-ha)")
+    p.add_argument(
+        "--format", "-f", required=True, choices=["ansible", "nornir", "pyats", "netmiko"]
+    )
+    p.add_argument(
+        "--via",
+        choices=["console", "ssh", "telnet"],
+        help="the way in: console port, SSH, or telnet to the vty lines "
+        "(default: ssh for ansible, console for the others; pyats lists all three)",
+    )
+    p.add_argument("--username", default="admin", help="login user (default admin)")
+    p.add_argument("--password", default="admin", help="its password (default admin)")
+    p.add_argument("--secret", default="", help="the enable secret, if the user needs one")
+    p.add_argument("--state", help="state directory of the lab (for a running lab's ports)")
+    p.add_argument("-o", "--output", help="write to this file (default: standard output)")
+    p.set_defaults(func=cmd_inventory)
 
     p = sub.add_parser("replay", help="run Markdown transcripts against a fresh lab")
     p.add_argument("files", nargs="+")

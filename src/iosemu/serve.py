@@ -1,7 +1,9 @@
-"""Serving a running lab: telnet console ports and the run file other commands read.
+"""Serving a running lab: console, SSH and vty telnet ports, and the run file others read.
 
-The run file (``<state>/lab.json``) tells ``iosemu console`` and scripts where each
-router's console listens while the lab runs. A router run on its own by ``iosemu node``
+Per router: its console (``line con 0``) on a telnet port; SSH to its vty lines; telnet to
+its vty lines (what ``telnet`` to the router itself reaches). The run file
+(``<state>/lab.json``) tells ``iosemu console``, ``iosemu inventory`` and scripts where each
+listens while the lab runs. A router run on its own by ``iosemu node``
 writes ``<state>/node-<router>.json`` instead, so the processes of one lab never overwrite
 each other's entries.
 """
@@ -10,12 +12,17 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from iosemu.api import Lab
 from iosemu.console.ios import IosConsole
 from iosemu.console.telnet import TelnetConsoleServer
+from iosemu.console.telnet_vty import VtyTelnetServer
+
+if TYPE_CHECKING:
+    from iosemu.console.ssh import SshServer
 
 RUN_FILE = "lab.json"
 
@@ -30,6 +37,69 @@ class ConsolePort:
     router: str
     host: str
     port: int
+
+
+@dataclass
+class LabServers:
+    """Everything ``iosemu lab`` listens on, and the router each port is for."""
+
+    consoles: list[TelnetConsoleServer] = field(default_factory=list)
+    ssh: list[SshServer] = field(default_factory=list)
+    telnet: list[VtyTelnetServer] = field(default_factory=list)
+    routers: list[str] = field(default_factory=list)  # in the order of the lists above
+
+    def ports(self, kind: str) -> list[ConsolePort]:
+        """``consoles``, ``ssh`` or ``telnet``: where each router's port listens."""
+        servers: list[TelnetConsoleServer] | list[SshServer] | list[VtyTelnetServer]
+        servers = getattr(self, kind)
+        return [ConsolePort(n, s.host, s.port) for n, s in zip(self.routers, servers, strict=True)]
+
+    async def close(self) -> None:
+        for server in [*self.consoles, *self.ssh, *self.telnet]:
+            await server.close()
+
+
+async def serve_lab(
+    lab: Lab,
+    host: str = "127.0.0.1",
+    run_file: str = RUN_FILE,
+    extra: dict[str, object] | None = None,
+) -> LabServers:
+    """Open every router's console, SSH and vty telnet ports; write the run file.
+
+    A port that cannot be opened raises OSError, after closing those already open.
+    """
+    from iosemu.console.ssh import SshServer  # asyncssh: only a served lab needs it
+
+    served = LabServers()
+    try:
+        for name, console in lab.consoles.items():
+            terminal = console.terminal
+            if not isinstance(terminal, IosConsole):
+                continue
+            served.routers.append(name)
+            server = TelnetConsoleServer(lambda t=terminal: t, host, lab.spec.console_port(name))
+            await server.start()
+            served.consoles.append(server)
+            router = lab.routers[name]
+            ssh = SshServer(router, host, lab.spec.ssh_port(name))
+            await ssh.start()
+            served.ssh.append(ssh)
+            telnet = VtyTelnetServer(router, host, lab.spec.telnet_port(name))
+            await telnet.start()
+            served.telnet.append(telnet)
+    except OSError:
+        await served.close()
+        raise
+    write_run_file(
+        lab,
+        served.ports("consoles"),
+        run_file,
+        extra,
+        ssh=served.ports("ssh"),
+        telnet=served.ports("telnet"),
+    )
+    return served
 
 
 async def serve_consoles(
@@ -62,18 +132,29 @@ def write_run_file(
     ports: list[ConsolePort],
     run_file: str = RUN_FILE,
     extra: dict[str, object] | None = None,
+    *,
+    ssh: list[ConsolePort] | None = None,
+    telnet: list[ConsolePort] | None = None,
 ) -> None:
-    data = {
+    data: dict[str, object] = {
         "lab": lab.spec.name,
         "pid": os.getpid(),
         "clock": lab.loop.mode,
-        "consoles": {p.router: {"host": p.host, "port": p.port} for p in ports},
-        **(extra or {}),
+        "consoles": _where(ports),
     }
+    if ssh:
+        data["ssh"] = _where(ssh)
+    if telnet:
+        data["telnet"] = _where(telnet)
+    data.update(extra or {})
     path = lab.state_dir / run_file
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n")
     tmp.replace(path)
+
+
+def _where(ports: list[ConsolePort]) -> dict[str, dict[str, object]]:
+    return {p.router: {"host": p.host, "port": p.port} for p in ports}
 
 
 def read_run_file(state_dir: Path, run_file: str = RUN_FILE) -> dict[str, object] | None:

@@ -102,6 +102,10 @@ def fallback(mode: Mode) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 # Handlers for lines typed in raw modes (certificate hex), by mode.
 RAW_HANDLERS: dict[Mode, Callable[..., Any]] = {}
 
+# Called after each configuration command that ran, for state derived from several features
+# (the SSH server is on when some key has some name: features/ssh.py).
+AFTER_CONFIG_COMMAND: list[Callable[[Router], None]] = []
+
 
 def config_mode(name: str, prompt: str, parent: Mode = CONFIG, *, raw: bool = False) -> Mode:
     """Create a configuration sub-mode with its ``exit`` and ``end`` commands."""
@@ -220,6 +224,7 @@ class Session:
     terminal: Terminal
     line: str = "con 0"  # the IOS line this session occupies
     source: str = "console"  # for %SYS-5-CONFIG_I: console, or vty0 (10.0.0.1)
+    user: str = ""  # who logged in (login local), for show users
     privilege: int = 1
     settings: TerminalSettings = field(default_factory=TerminalSettings)
     frames: list[Frame] = field(default_factory=lambda: [Frame(EXEC)])
@@ -406,6 +411,11 @@ class Session:
         changes_config = cmd.mode.is_config and not m.via_do and cmd not in NO_CONFIG_CHANGE
         if done and changes_config and not self.booting:
             self.router.mark_config_changed(self.source)
+            for watcher in AFTER_CONFIG_COMMAND:
+                try:
+                    watcher(self.router)
+                except Exception:
+                    log.exception("%s: after %r", self.router.name, ctx.keywords)
 
     async def _call(self, handler: Callable[..., Any], ctx: Ctx, *args: Any, **kwargs: Any) -> bool:
         """Run a handler; False if it refused (its error is printed), so nothing changed."""

@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pexpect
@@ -37,12 +38,16 @@ class PoolExhausted(RuntimeError):
     """More tests want a fresh router than the lab has: raise the pool size."""
 
 
-def pool_lab_file(path: Path, count: int, hostname: str = "R", prefix: str = "R") -> list[str]:
-    """Write a lab file of ``count`` unlinked routers named R1.. with one hostname."""
+def pool_lab_file(
+    path: Path, count: int, hostname: str = "R", prefix: str = "R", config: Sequence[str] = ()
+) -> list[str]:
+    """Write a lab file of ``count`` unlinked routers named R1.. with one hostname (and
+    ``config``, more lines of their startup-config)."""
     names = [f"{prefix}{i}" for i in range(1, count + 1)]
     lines = ["name: pool", "topology:", "  nodes:"]
     for name in names:
         lines += [f"    {name}:", "      startup-config: |", f"        hostname {hostname}"]
+        lines += [f"        {line}" for line in config]
     path.write_text("\n".join(lines) + "\n")
     return names
 
@@ -57,12 +62,17 @@ def _ports_free(base: int, count: int) -> bool:
     return True
 
 
+# A lab's SSH and vty telnet ports follow its consoles at these offsets (lab/topology.py).
+SSH_OFFSET, TELNET_OFFSET = 200, 300
+
+
 def free_port_base(count: int) -> int:
-    """A base such that base+1 .. base+count are free now (the lab binds them next)."""
+    """A base such that base+1 .. base+count are free now, and the SSH and vty telnet ports
+    that follow (the lab binds them next)."""
     rng = random.Random(os.getpid() ^ time.monotonic_ns())
     for _ in range(200):
-        base = rng.randrange(20000, 60000 - count)
-        if _ports_free(base, count):
+        base = rng.randrange(20000, 60000 - count - TELNET_OFFSET)
+        if all(_ports_free(base + offset, count) for offset in (0, SSH_OFFSET, TELNET_OFFSET)):
             return base
     raise RuntimeError("no free range of console ports")
 
@@ -70,8 +80,11 @@ def free_port_base(count: int) -> int:
 class LabProcess:
     """``iosemu lab FILE --no-attach`` in a subprocess, ready once its table is printed."""
 
-    def __init__(self, lab_file: Path, state: Path, nodes: list[str]) -> None:
+    def __init__(
+        self, lab_file: Path, state: Path, nodes: list[str], args: Sequence[str] = ()
+    ) -> None:
         self.lab_file = lab_file
+        self.args = list(args)  # more options for ``iosemu lab`` (a scaled clock...)
         self.state = state
         self.nodes = nodes
         self.base = 0
@@ -93,6 +106,7 @@ class LabProcess:
         args = [str(IOSEMU), "lab", str(self.lab_file), "--no-attach"]
         args += ["--console-base", str(self.base), "--state", str(self.state), "--fresh"]
         args += ["--boot-delay", "0.2"]  # what is tested is the console, not the wait
+        args += self.args
         # stderr to a file: a pipe nobody reads could fill up and stall the lab.
         with self.stderr_path.open("wb") as err:
             self.proc = subprocess.Popen(
@@ -141,6 +155,13 @@ class LabProcess:
 
     def port(self, node: str) -> int:
         return self.base + self.nodes.index(node) + 1
+
+    def ssh_port(self, node: str) -> int:
+        return self.port(node) + SSH_OFFSET
+
+    def telnet_port(self, node: str) -> int:
+        """Telnet to the router's vty lines (``port`` is its console)."""
+        return self.port(node) + TELNET_OFFSET
 
     def take(self) -> str:
         """A router no test has used yet."""
@@ -229,3 +250,84 @@ class Console:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.child.close()
+
+
+# Routers that take SSH and vty telnet logins: ``admin`` (privilege 15) and ``op`` (level 1,
+# ``enable`` with the secret ``cisco``). SSH also needs a key: ``give_keys``.
+VTY_CONFIG = [
+    "ip domain name lab",
+    "enable secret cisco",
+    "username admin privilege 15 secret admin",
+    "username op password op",
+    "line vty 0 4",
+    " login local",
+]
+
+
+def configure(console: Console, lines: Sequence[str], prompt: bytes = b"R") -> None:
+    """Type configuration lines on a console that is at ``R#``, back at ``R#`` after."""
+    console.cmd("configure terminal", prompt + b"(config)#")
+    for line in lines:
+        console.send(line + "\r")
+        console.until_re(prompt + rb"\([a-z-]+\)#$")
+    console.cmd("end", prompt + b"#")
+
+
+def console_enabled(lab: LabProcess, node: str) -> Console:
+    """The node's console at ``R#`` (``enable`` answered with ``VTY_CONFIG``'s secret)."""
+    console = Console(lab.port(node))
+    console.send("\r")
+    if console.until_re(rb"R[>#]$").endswith(b">"):  # another test may have enabled it
+        console.cmd("enable", b"Password: ")
+        console.cmd("cisco", b"R#")
+    return console
+
+
+def give_keys(lab: LabProcess, nodes: Sequence[str], bits: int = 1024) -> None:
+    """``crypto key generate rsa`` on the nodes' consoles, all at once (a lab second each)."""
+    consoles = [console_enabled(lab, node) for node in nodes]
+    try:
+        for console in consoles:
+            console.cmd("configure terminal", b"R(config)#")
+            console.send(f"crypto key generate rsa modulus {bits}\r")
+        for console in consoles:
+            console.until(b"[OK]")
+            console.until(b"R(config)#")
+            console.cmd("end", b"R#")
+    finally:
+        for console in consoles:
+            console.close()
+
+
+class VtyLab(LabProcess):
+    """A lab of routers with ``VTY_CONFIG``: the first ``keyed`` have an RSA key (SSH)."""
+
+    def __init__(self, where: Path, keyed: int, plain: int, speed: float) -> None:
+        lab_file = where / "vty.yml"
+        # One more plain router: the last is the boot witness, never handed out.
+        nodes = pool_lab_file(lab_file, keyed + plain + 1, config=VTY_CONFIG)
+        args = ["--clock", "scaled", "--speed", f"{speed:g}"]
+        super().__init__(lab_file, where / "state", nodes, args)
+        self.keyed = keyed
+        self.speed = speed
+        self._taken = {True: 0, False: 0}
+
+    def take(self, keyed: bool = True) -> str:
+        """A router no test has used yet, with an RSA key or without."""
+        first, count = (0, self.keyed) if keyed else (self.keyed, len(self.nodes) - 1)
+        index = first + self._taken[keyed]
+        if index >= count:
+            kind = "keyed" if keyed else "plain"
+            raise PoolExhausted(f"all {kind} routers of the vty lab are used: add some")
+        self._taken[keyed] += 1
+        return self.nodes[index]
+
+
+def start_vty_lab(where: Path, keyed: int, plain: int, speed: float = 10) -> VtyLab:
+    """A ``VtyLab`` running on a clock ``speed`` times real time (key generation and
+    timeouts go by faster), its keys made."""
+    lab = VtyLab(where, keyed, plain, speed)
+    lab.start()
+    lab.wait_booted()
+    give_keys(lab, lab.nodes[:keyed])
+    return lab

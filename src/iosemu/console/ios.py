@@ -49,6 +49,9 @@ class KeyDecoder:
         self._after_cr = False
         self._escape = ""
 
+    def forget_cr(self) -> None:
+        self._after_cr = False
+
     def feed(self, data: bytes) -> list[str]:
         keys: list[str] = []
         for ch in self._utf8.decode(data):
@@ -100,6 +103,8 @@ class IosConsole:
 
     def attach(self, writer: Writer) -> Callable[[], None]:
         self.viewers.append(writer)
+        # A new connection's first LF is its own Enter, not the end of the last one's CR LF.
+        self._decoder.forget_cr()
 
         def detach() -> None:
             if writer in self.viewers:

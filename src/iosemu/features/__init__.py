@@ -21,8 +21,10 @@ from iosemu.features.pki.server import CertificateServer
 from iosemu.features.pki.trustpoint import Pki
 from iosemu.features.platform import Platform
 from iosemu.features.redundancy import Redundancy
+from iosemu.features.ssh import Ssh
 from iosemu.features.system import System
 from iosemu.features.tcp import TcpStack
+from iosemu.features.users import Users
 
 FEATURE_CLASSES: list[type[Feature]] = [
     Platform,
@@ -44,4 +46,6 @@ FEATURE_CLASSES: list[type[Feature]] = [
     PkiHa,
     PkiClient,
     Lines,
+    Users,
+    Ssh,
 ]

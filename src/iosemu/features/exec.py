@@ -117,7 +117,8 @@ def show_users(ctx: Ctx) -> None:
         mark = "*" if session is ctx.session else " "
         number, name = _line_label(session.line)
         location = session.source.split("(")[-1].rstrip(")") if "(" in session.source else ""
-        ctx.print(f"{mark}{number:>3} {name:<10}{'':11}idle{'':17}00:00:00 {location}".rstrip())
+        user = f"{session.user:<10} " if session.user else " " * 11
+        ctx.print(f"{mark}{number:>3} {name:<10}{user}idle{'':17}00:00:00 {location}".rstrip())
     ctx.print("", "  Interface    User               Mode         Idle     Peer Address", "")
 
 

@@ -2,7 +2,8 @@
 
 The console's settings are read by the console session: ``login``/``password`` ask for a
 password, ``exec-timeout`` ends an idle exec, ``logging synchronous`` reprints the prompt
-after a log message.
+after a log message. Telnet and SSH connections to the router take a vty line each: the
+first free one whose ``transport input`` lets their protocol in (vty_line.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,12 @@ class LineSettings:
     exec_timeout: tuple[int, int] = (10, 0)
     logging_synchronous: bool = False
     privilege: int | None = None
-    transport_input: str | None = None  # None: the platform default
+    transport_input: str | None = None  # None: the platform default (all on 15.1)
+
+    def accepts(self, protocol: str) -> bool:
+        """Whether ``transport input`` lets a ``telnet`` or ``ssh`` connection in."""
+        allowed = self.transport_input or "all"
+        return allowed == "all" or protocol in allowed.split()
 
     def rendered(self, router: Router) -> list[str]:
         out = []
@@ -53,9 +59,23 @@ class Lines(Feature):
         self.lines[("aux", 0)] = LineSettings("aux", 0)
         for n in range(5):
             self.lines[("vty", n)] = LineSettings("vty", n, login="login")
+        # vty lines taken by a connection, from its arrival (SSH logs in on the line) to its end.
+        self.busy: set[int] = set()
 
     def get(self, kind: str, number: int) -> LineSettings:
         return self.lines[(kind, number)]
+
+    def take_vty(self, protocol: str) -> int | None:
+        """The first free vty line that accepts ``protocol``, now taken; None if none is."""
+        for kind, number in sorted(self.lines):
+            line = self.lines[(kind, number)]
+            if kind == "vty" and number not in self.busy and line.accepts(protocol):
+                self.busy.add(number)
+                return number
+        return None
+
+    def free_vty(self, number: int) -> None:
+        self.busy.discard(number)
 
     def config(self, slot: str) -> list[str]:
         if slot != "lines":
@@ -169,10 +189,18 @@ def privilege_level(ctx: Ctx, level: int | None = None) -> None:
 
 @command(
     LINE,
-    "[no] transport input {all|none|ssh|telnet}$proto",
+    "[no] transport input {all|none|ssh [telnet]|telnet [ssh]}",
     help="Define transport protocols for line|Define which protocols to use when connecting to the "
-    "terminal server|All protocols|No protocols|TCP/IP SSH protocol|TCP/IP Telnet protocol",
+    "terminal server|All protocols|No protocols|TCP/IP SSH protocol|TCP/IP Telnet protocol|"
+    "TCP/IP Telnet protocol|TCP/IP SSH protocol",
 )
-def transport_input(ctx: Ctx, proto: str | None = None) -> None:
+def transport_input(ctx: Ctx) -> None:
+    if ctx.negate:
+        value = None
+    elif ctx.has("all") or ctx.has("none"):
+        value = "all" if ctx.has("all") else "none"
+    else:
+        # IOS lists the protocols in its own order, whatever order they were typed in.
+        value = " ".join(p for p in ("telnet", "ssh") if ctx.has(p))
     for line in ctx.context:
-        line.transport_input = None if ctx.negate else proto
+        line.transport_input = value

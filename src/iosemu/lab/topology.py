@@ -6,6 +6,8 @@ clock: virtual            # virtual | scaled | real (default: real for `iosemu l
 speed: 10                 # with clock: scaled
 start: 2010-06-03T01:38:00Z
 console-base: 2000        # router i (1-based, file order) listens on base + i
+ssh-base: 2200            # SSH to router i's vty lines on base + i (default console-base + 200)
+telnet-base: 2300         # telnet to router i's vty lines on base + i (default console-base + 300)
 fabric-base: 3000         # `iosemu node`: router i's TCP fabric port is base + i
 topology:
   nodes:
@@ -14,6 +16,8 @@ topology:
       startup-config: |   # text, or a path relative to the lab file
         hostname CA-server-1
       console: 2001       # a fixed console port, overriding console-base
+      ssh: 2201           # a fixed SSH port, overriding ssh-base
+      telnet: 2301        # a fixed vty telnet port, overriding telnet-base
       fabric: 3001        # a fixed TCP fabric port, overriding fabric-base
       clock-offset: -61200   # seconds this router's calendar is ahead of the lab's
       calendar: false        # no hardware calendar: the clock is unset until `clock set`
@@ -55,6 +59,8 @@ class NodeSpec:
     clock_offset: float = 0.0
     fabric: int | None = None
     calendar: bool = True  # a battery-backed calendar (3825): the CA trusts the clock
+    ssh: int | None = None
+    telnet: int | None = None
 
 
 @dataclass
@@ -129,6 +135,10 @@ class LabSpec:
     source: Path | None = None
     fabric_base: int = 3000
     forwards: list[ForwardSpec] = field(default_factory=list)
+    # SSH and telnet to the vty lines; None: console_base + 200 and + 300, so that a lab
+    # whose consoles move (--console-base) takes its other ports along.
+    ssh_base: int | None = None
+    telnet_base: int | None = None
 
     def node(self, name: str) -> NodeSpec:
         for n in self.nodes:
@@ -141,6 +151,24 @@ class LabSpec:
             if n.name == name:
                 return n.console if n.console is not None else self.console_base + i
         raise KeyError(name)
+
+    def _index(self, name: str) -> tuple[int, NodeSpec]:
+        for i, n in enumerate(self.nodes, start=1):
+            if n.name == name:
+                return i, n
+        raise KeyError(name)
+
+    def ssh_port(self, name: str) -> int:
+        """Where SSH to the router's vty lines listens (console/ssh.py)."""
+        i, node = self._index(name)
+        base = self.ssh_base if self.ssh_base is not None else self.console_base + 200
+        return node.ssh if node.ssh is not None else base + i
+
+    def telnet_port(self, name: str) -> int:
+        """Where telnet to the router's vty lines (not its console) listens."""
+        i, node = self._index(name)
+        base = self.telnet_base if self.telnet_base is not None else self.console_base + 300
+        return node.telnet if node.telnet is not None else base + i
 
     def fabric_port(self, name: str) -> int:
         """The TCP fabric port of a router run by ``iosemu node`` (same numbering as consoles)."""
@@ -174,6 +202,16 @@ def _mapping(value: Any, where: str) -> dict[str, Any]:
     return value
 
 
+def _port(value: Any, where: str, base: bool = False) -> int | None:
+    """A port number (or a base: router i gets base + i) from a lab file; None if absent."""
+    if value is None:
+        return None
+    low = 0 if base else 1
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 65535:
+        raise TopologyError(f"{where} must be a port number")
+    return value
+
+
 def parse_lab(data: Any, source: Path | None = None) -> LabSpec:
     top = _mapping(data, "lab file")
     name = str(top.get("name") or (source.stem if source else "lab"))
@@ -201,6 +239,8 @@ def parse_lab(data: Any, source: Path | None = None) -> LabSpec:
         fabric = raw.get("fabric")
         if fabric is not None and (not isinstance(fabric, int) or not 1 <= fabric <= 65535):
             raise TopologyError(f"node {node_name}: fabric must be a port number")
+        ssh = _port(raw.get("ssh"), f"node {node_name}: ssh")
+        telnet = _port(raw.get("telnet"), f"node {node_name}: telnet")
         offset = raw.get("clock-offset", 0)
         if not isinstance(offset, int | float):
             raise TopologyError(f"node {node_name}: clock-offset must be a number of seconds")
@@ -208,7 +248,17 @@ def parse_lab(data: Any, source: Path | None = None) -> LabSpec:
         if not isinstance(calendar, bool):
             raise TopologyError(f"node {node_name}: calendar must be true or false")
         nodes.append(
-            NodeSpec(node_name, kind, config, console, float(offset), fabric, calendar=calendar)
+            NodeSpec(
+                node_name,
+                kind,
+                config,
+                console,
+                float(offset),
+                fabric,
+                calendar=calendar,
+                ssh=ssh,
+                telnet=telnet,
+            )
         )
     names = {n.name for n in nodes}
     links = []
@@ -263,6 +313,8 @@ def parse_lab(data: Any, source: Path | None = None) -> LabSpec:
         source=source,
         fabric_base=int(top.get("fabric-base", 3000)),
         forwards=forwards,
+        ssh_base=_port(top.get("ssh-base"), "ssh-base", base=True),
+        telnet_base=_port(top.get("telnet-base"), "telnet-base", base=True),
     )
 
 
