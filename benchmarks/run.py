@@ -245,6 +245,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pool", type=int, default=16, help="pre-generated client keys (16)")
     parser.add_argument("--sign-seconds", type=float, default=1.0, help="per signing run (1.0)")
     parser.add_argument("--no-forward", action="store_true", help="skip the host-forward measure")
+    parser.add_argument(
+        "--ha",
+        action="store_true",
+        help="also PKI HA: sync lag and failover time (benchmarks/ha.py, about 3 minutes)",
+    )
     args = parser.parse_args(argv)
     # A closed lab's leftover tasks are no news here.
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
@@ -286,6 +291,11 @@ def main(argv: list[str] | None = None) -> int:
         f"Ceiling at three RSA-2048 private-key operations per certificate: {ceiling:,.0f}/s; "
         f"the lab reaches {statistics.median(in_lab) / ceiling:.0%} of it."
     )
+    if args.ha:
+        from benchmarks import ha
+
+        sys.stdout.flush()
+        ha.report(runs=3, lag_requests=args.requests)
     return 0
 
 

@@ -88,6 +88,7 @@ class Lab:
             self.state_dir / name,
             FEATURE_CLASSES,
             mac_base=0x001319CA6350 + 0x100 * index,
+            durable=not self._temporary,  # a temporary state directory goes at close
         )
         router.clock.offset = timedelta(seconds=node.clock_offset)
         router.has_calendar = node.calendar

@@ -72,6 +72,7 @@ class Router:
         feature_classes: list[type[Feature]],
         booter: Callable[[Router], Awaitable[None]] | None = None,
         mac_base: int = 0x001319CA6350,
+        durable: bool = True,
     ) -> None:
         self.name = name  # the lab's name for it; the hostname may change
         self.hostname = name
@@ -90,9 +91,12 @@ class Router:
         self.clock = RouterClock(loop.now)
         self.boot_time = loop.time()
         self.log = Logger(self.clock, self.uptime)
-        self.nvram = FileSystem("nvram", state_dir / "nvram", NVRAM_SIZE)
+        # durable=False: the state directory is temporary, so writes skip fsync (filesystem.py).
+        self.nvram = FileSystem("nvram", state_dir / "nvram", NVRAM_SIZE, durable=durable)
         image = FileEntry(IMAGE_NAME, IMAGE_SIZE, datetime(2010, 11, 18, 4, 7), builtin=True)
-        self.flash = FileSystem("flash", state_dir / "flash", FLASH_SIZE, builtin=[image])
+        self.flash = FileSystem(
+            "flash", state_dir / "flash", FLASH_SIZE, builtin=[image], durable=durable
+        )
         self.feature_classes = feature_classes
         self.features: dict[type[Feature], Feature] = {}
         self.booter = booter

@@ -8,6 +8,7 @@ the link and line-protocol state with their syslog messages, and ``show interfac
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Callable
@@ -106,9 +107,14 @@ def interface_type(name: str) -> InterfaceType:
     raise KeyError(name)
 
 
-def _sort_key(name: str) -> tuple[int, list[int]]:
+@functools.lru_cache(maxsize=1024)
+def _sort_key(name: str) -> tuple[int, tuple[int, ...]]:
+    # Cached: routing sorts the interfaces for every packet sent (Ip.route).
     t = interface_type(name)
-    return (INTERFACE_TYPES.index(t), [int(n) for n in re.findall(r"\d+", name[len(t.name) :])])
+    return (
+        INTERFACE_TYPES.index(t),
+        tuple(int(n) for n in re.findall(r"\d+", name[len(t.name) :])),
+    )
 
 
 # --------------------------------------------------------------------------- state
@@ -177,12 +183,17 @@ class Interfaces(Feature):
         # Told of a "shutdown" while the line protocol is still up (HSRP sends its Resign).
         self.shutdown_listeners: list[StateListener] = []
         self._booted = False
+        # The sorted names, for the names they were sorted from (ordered() runs per packet).
+        self._order: tuple[tuple[str, ...], list[str]] = ((), [])
 
     def get(self, name: str) -> Interface:
         return self.interfaces[name]
 
     def ordered(self) -> list[Interface]:
-        return [self.interfaces[n] for n in sorted(self.interfaces, key=_sort_key)]
+        names = tuple(self.interfaces)
+        if names != self._order[0]:
+            self._order = (names, sorted(names, key=_sort_key))
+        return [self.interfaces[n] for n in self._order[1]]
 
     def create(self, name: str) -> Interface:
         if name not in self.interfaces:

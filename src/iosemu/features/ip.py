@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
 from collections.abc import Callable
@@ -32,15 +33,19 @@ from iosemu.lab.packets import (
     IPv4,
     PacketError,
     Udp,
-    mac_bytes,
     mac_text,
 )
+from iosemu.lab.packets import mac_bytes as _mac_bytes
 from iosemu.parser.grammar import EXEC, command
 from iosemu.session import Ctx
 
 log = logging.getLogger("iosemu.ip")
 
 ARP_TIMEOUT = 4 * 3600.0  # seconds, IOS's default "ARP Timeout 04:00:00"
+LIMITED_BROADCAST = IPv4Address("255.255.255.255")
+
+# Every frame received or sent checks the router's MACs: the text-to-bytes parse is cached.
+mac_bytes = functools.lru_cache(maxsize=1024)(_mac_bytes)
 
 UdpHandler = Callable[[str, Ethernet, IPv4, Udp], None]
 ProtocolHandler = Callable[[str, Ethernet, IPv4], None]
@@ -73,6 +78,8 @@ class Ip(Feature):
         # Packets to our own addresses go round this, in order, like a loopback cable.
         self._loopback = Port(router.name, "loopback")
         self._loopback.receiver = lambda data: self._deliver_local(IPv4.decode(data))
+        # (features dict, its size, the features of it that answer for extra addresses)
+        self._address_features_of: tuple[object, int, list[Feature]] = (None, 0, [])
 
     # --- wiring to the fabric --------------------------------------------------------
 
@@ -90,22 +97,40 @@ class Ip(Feature):
 
     # --- addresses -----------------------------------------------------------------
 
+    def _address_features(self) -> list[Feature]:
+        """The features that override ``virtual_addresses`` (asking the rest is per-packet
+        work that always answers nothing), in the router's order."""
+        features = self.router.features
+        if self._address_features_of[0] is not features or self._address_features_of[1] != len(
+            features
+        ):
+            base = Feature.virtual_addresses
+            found = [f for f in features.values() if type(f).virtual_addresses is not base]
+            self._address_features_of = (features, len(features), found)
+        return self._address_features_of[2]
+
     def own_addresses(self, iface: Interface) -> list[tuple[IPv4Address, bytes]]:
         """Addresses this interface answers for now, with the MAC it answers with."""
         out: list[tuple[IPv4Address, bytes]] = []
         if iface.address is not None:
             out.append((iface.address.ip, mac_bytes(iface.mac)))
-        for feature in self.router.features.values():
+        for feature in self._address_features():
             for address, mac in feature.virtual_addresses(iface.name):
                 out.append((address, mac_bytes(mac)))
         return out
 
     def is_local(self, address: IPv4Address) -> bool:
-        return any(
-            address == a
-            for iface in self.interfaces.interfaces.values()
-            for a, _ in self.own_addresses(iface)
-        )
+        # own_addresses without the MACs, which this does not need.
+        interfaces = self.interfaces.interfaces.values()
+        for iface in interfaces:
+            if iface.address is not None and iface.address.ip == address:
+                return True
+        for feature in self._address_features():
+            for iface in interfaces:
+                for a, _ in feature.virtual_addresses(iface.name):
+                    if a == address:
+                        return True
+        return False
 
     def route(self, dst: IPv4Address) -> Interface | None:
         """The up interface whose connected network holds ``dst``."""
@@ -142,7 +167,7 @@ class Ip(Feature):
                 if (
                     self.is_local(packet.dst)
                     or packet.dst.is_multicast
-                    or packet.dst == IPv4Address("255.255.255.255")
+                    or packet.dst == LIMITED_BROADCAST
                 ):
                     handler = self.protocol_handlers.get(packet.proto)
                     if handler is not None:
@@ -153,8 +178,9 @@ class Ip(Feature):
     def _accepts(self, iface: Interface, dst: bytes) -> bool:
         if dst == BROADCAST_MAC or dst[0] & 1:
             return True
-        return any(dst == mac for _, mac in self.own_addresses(iface)) or dst == mac_bytes(
-            iface.mac
+        # The burnt-in MAC first: most unicast frames are for it, and the answer is the same.
+        return dst == mac_bytes(iface.mac) or any(
+            dst == mac for _, mac in self.own_addresses(iface)
         )
 
     def _arp(self, iface: Interface, arp: Arp) -> None:

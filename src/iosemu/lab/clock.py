@@ -44,7 +44,13 @@ class _LabSelector(selectors.BaseSelector):
         if loop.mode == "virtual":
             if timeout is not None and timeout > 0:
                 loop._virtual_now += timeout
-                return self._inner.select(0)
+                timeout = 0
+            if timeout == 0 and loop._only_internal_fds():
+                # Nothing to poll but the loop's self-pipe, and no signal handler reads it:
+                # a callback from another thread is on the ready queue already, so polling
+                # (one syscall per loop turn, most of a virtual lab's turns) finds nothing
+                # that matters before the loop blocks, which still polls.
+                return []
             return self._inner.select(timeout)
         if loop.mode == "scaled" and timeout is not None:
             timeout = timeout / loop.speed
@@ -99,6 +105,12 @@ class LabEventLoop(asyncio.SelectorEventLoop):
         if self.mode == "virtual":
             return self._virtual_now
         return (time.monotonic() - self._mono0) * self.speed
+
+    def _only_internal_fds(self) -> bool:
+        """True when the selector watches only the loop's own self-pipe."""
+        internal: int = getattr(self, "_internal_fds", 1)
+        signals = getattr(self, "_signal_handlers", None)  # add_signal_handler's, on Unix
+        return len(self._selector.get_map()) <= internal and not signals
 
     def now(self) -> datetime:
         """The lab's calendar time (routers add their own offsets)."""

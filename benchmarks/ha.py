@@ -1,0 +1,321 @@
+"""PKI high availability on the real clock: sync lag, and how long a failover stops issuing.
+
+``python -m benchmarks.ha``, or ``python -m benchmarks --ha`` (after the issuance figures).
+
+The guide's pair runs in this process on the real clock, steps 1-4 in its startup
+configurations (no reload delay), the CA server of step 5 (``redundancy``, ``grant auto``)
+configured at the active's console; a host port forward relays 127.0.0.1:PORT to the
+virtual IP 10.1.32.86:80. Two measures:
+
+* Sync lag: from the moment the active sends a change of its CA (serial, request, CRL)
+  to the moment the standby has applied it, for every change of ``--lag-requests``
+  enrollments (three changes each with grant auto). Both units share this process's
+  clock, so the two instants are comparable (``iosemu.features.pki.ha.sync_lags``).
+  p50 and p99 in milliseconds.
+* Failover: a client enrolls through the forward in a loop; the active loses power; the
+  time until its next enrollment succeeds. The client gives up on an attempt after
+  ``ATTEMPT`` seconds and tries again at once (a real client's retry policy decides the
+  rest). With HSRP's default timers (hello 3 s, hold 10 s) and with ``standby timers msec
+  100 msec 300``. The pair always forms with the fast timers (a default-timer election
+  takes 20 s); the timers are set before the cut.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import datetime as dt
+import logging
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the repository's src importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+import h11
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from iosemu.api import Lab
+from iosemu.features.http import HttpReply
+from iosemu.features.pki import cms
+from iosemu.features.pki.ha import PkiHa, sync_lags
+from iosemu.features.pki.scep import ScepClient, ScepProblem
+from iosemu.features.pki.server import CertificateServer
+from iosemu.features.redundancy import STANDBY_HOT, Redundancy
+from iosemu.lab.topology import builtin_lab, parse_forward_option
+from iosemu.session import Session
+
+ONE, TWO = "CA-server-1", "CA-server-2"  # CA-server-2 (the higher address) is the active
+ADDRESSES = {ONE: ("10.1.32.83", "10.1.32.84"), TWO: ("10.1.32.84", "10.1.32.83")}
+FAST = "msec 100 msec 300"
+DEFAULT = "3 10"
+ATTEMPT = 0.25  # seconds a client waits for one enrollment before it tries again
+WAIT = 120.0
+
+
+def startup_config(name: str) -> str:
+    local, remote = ADDRESSES[name]
+    return f"""hostname {name}
+ip http server
+interface GigabitEthernet0/0
+ ip address {local} 255.255.255.0
+ standby 0 ip 10.1.32.86
+ standby 0 priority 50
+ standby 0 name SB
+ standby 0 timers {FAST}
+ no shutdown
+ipc zone default
+ association 1
+  no shutdown
+  protocol sctp
+   local-port 5000
+    local-ip {local}
+   remote-port 5000
+    remote-ip {remote}
+redundancy inter-device
+ scheme standby SB
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Terminal:
+    """A console that answers dialogs from a list and prints nowhere."""
+
+    def __init__(self, answers: list[str]) -> None:
+        self.answers = answers
+
+    def output(self, text: str) -> None:
+        return None
+
+    async def drain(self) -> None:
+        return None
+
+    async def ask(self, prompt: str, echo: bool = True) -> str:
+        return self.answers.pop(0)
+
+    async def ask_key(self, prompt: str) -> str:
+        return self.answers.pop(0)
+
+    def show_log(self, text: str) -> None:
+        return None
+
+
+async def cli(lab: Lab, name: str, *lines: str) -> None:
+    """Type ``lines`` at a console (dialog answers included, in order)."""
+    queue = list(lines)
+    session = Session(lab.router(name), _Terminal(queue), line="con 0", privilege=15)
+    while queue:
+        await session.execute(queue.pop(0))
+
+
+async def _until(condition, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"benchmark: no {what} within {WAIT:g} s")
+        await asyncio.sleep(0.02)
+
+
+class HaLab:
+    """The pair, its CA and a forward to the VIP, on the real clock."""
+
+    def __init__(self, state: Path) -> None:
+        self.port = free_port()
+        spec = copy.deepcopy(builtin_lab())
+        spec.start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=1)
+        for node in spec.nodes:
+            node.startup_config = startup_config(node.name)
+        spec.forwards.append(parse_forward_option(f"10.1.32.86:80={self.port}"))
+        self.lab = Lab(spec, clock="real", boot_delay=0.2, state_dir=state)
+
+    async def start(self) -> x509.Certificate:
+        lab = self.lab
+        await lab.start()
+        await _until(
+            lambda: lab.router(ONE).feature(Redundancy).my_state == STANDBY_HOT, "STANDBY HOT"
+        )
+        await cli(
+            lab, TWO, "configure terminal", "crypto pki server PKI-HA", "redundancy",
+            "grant auto", "no shutdown", "benchmark", "benchmark", "end",
+        )  # fmt: skip
+        await _until(lambda: lab.router(ONE).feature(CertificateServer).enabled, "standby CA")
+        await lab.start_forwards()
+        cert = lab.router(TWO).feature(CertificateServer).ca_cert()
+        assert cert is not None
+        return cert
+
+    async def http(
+        self, method: str, target: str, body: bytes = b"", headers: list | None = None
+    ) -> HttpReply:
+        """One HTTP exchange with the forward, over a real socket."""
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        try:
+            conn = h11.Connection(h11.CLIENT)
+            head = [("Host", "127.0.0.1"), ("Connection", "close"), *(headers or [])]
+            if body or method == "POST":
+                head.append(("Content-Length", str(len(body))))
+            out = conn.send(h11.Request(method=method, target=target, headers=head))
+            out += conn.send(h11.Data(data=body)) if body else b""
+            writer.write(out + conn.send(h11.EndOfMessage()))
+            await writer.drain()
+            status, reply_headers, chunks = 0, [], []
+            while True:
+                event = conn.next_event()
+                if event is h11.NEED_DATA:
+                    data = await reader.read(65536)
+                    if not data:
+                        raise ConnectionError("closed early")
+                    conn.receive_data(data)
+                elif isinstance(event, h11.Response):
+                    status = event.status_code
+                    reply_headers = [(k.decode().lower(), v.decode()) for k, v in event.headers]
+                elif isinstance(event, h11.Data):
+                    chunks.append(bytes(event.data))
+                elif isinstance(event, h11.EndOfMessage):
+                    return HttpReply(status, reply_headers, b"".join(chunks))
+        finally:
+            writer.close()
+
+
+class Requester:
+    """A client key, its signer certificate and a request; a new transaction each time."""
+
+    def __init__(self) -> None:
+        self.key = rsa.generate_private_key(65537, 2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bench.example.com")])
+        csr = (
+            x509.CertificateSigningRequestBuilder()
+            .subject_name(name)
+            .sign(self.key, hashes.SHA256())
+        )
+        self.csr = csr
+        self.signer = cms.self_signed(self.key, name)
+        self.count = 0
+
+    async def enroll(self, client: ScepClient, again: bool = False) -> int:
+        """One enrollment; ``again``: the last one once more (same transaction, as a client
+        retrying it sends: a CA that got it before answers with the same certificate)."""
+        if not again:
+            self.count += 1
+        rep = await client.enroll(self.csr, self.key, self.signer, f"BENCH-HA-{self.count}")
+        if rep.status is not cms.PkiStatus.SUCCESS:
+            raise SystemExit(f"benchmark: enrollment answered {rep.status.name}")
+        return rep.certs[0].serial_number
+
+
+def measure_sync_lag(requests: int) -> list[float]:
+    """Seconds from each change sent by the active to its application on the standby."""
+    with tempfile.TemporaryDirectory(prefix="iosemu-bench-ha-") as tmp:
+        setup = HaLab(Path(tmp))
+        try:
+            ca = setup.lab.run(setup.start())
+            client = ScepClient(setup.http, ca_cert=ca)
+            who = Requester()
+            active = setup.lab.router(TWO).feature(PkiHa)
+            standby = setup.lab.router(ONE).feature(PkiHa)
+            first = len(active.sent_at)
+
+            async def go() -> None:
+                for _ in range(requests):
+                    await who.enroll(client)
+                await asyncio.sleep(0.1)  # the last acknowledgement
+
+            setup.lab.run(go())
+            sent = dict(list(active.sent_at)[first:])
+            applied = [(i, t) for i, t in standby.applied_at if i in sent]
+            lags = sync_lags(active, standby)
+            assert len(applied) == len(sent), "a change never reached the standby"
+            return lags[-len(sent) :]
+        finally:
+            setup.lab.close()
+
+
+def measure_failover(timers: str) -> float:
+    """Seconds from the active's power cut to the next successful enrollment at the VIP."""
+    with tempfile.TemporaryDirectory(prefix="iosemu-bench-ha-") as tmp:
+        setup = HaLab(Path(tmp))
+        try:
+            ca = setup.lab.run(setup.start())
+            client = ScepClient(setup.http, ca_cert=ca)
+            who = Requester()
+
+            async def go() -> float:
+                for name in (ONE, TWO):
+                    await cli(
+                        setup.lab, name, "configure terminal", "interface Gi0/0",
+                        f"standby 0 timers {timers}", "end",
+                    )  # fmt: skip
+                await asyncio.sleep(0.5)  # the new timers in the hellos
+                last = await who.enroll(client)
+                setup.lab.power_off(TWO)
+                cut = time.perf_counter()
+                again = False
+                while True:
+                    try:
+                        serial = await asyncio.wait_for(who.enroll(client, again), ATTEMPT)
+                        break
+                    except (ConnectionError, TimeoutError, OSError, ScepProblem):
+                        again = True
+                        if time.perf_counter() - cut > WAIT:
+                            raise SystemExit("benchmark: no enrollment after the cut") from None
+                took = time.perf_counter() - cut
+                if serial != last + 1:
+                    raise SystemExit(f"benchmark: serial {serial} after {last}")
+                return took
+
+            return setup.lab.run(go())
+        finally:
+            setup.lab.close()
+
+
+def percentile(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.ha", description=__doc__)
+    parser.add_argument("--runs", type=int, default=3, help="failovers per timer setting (3)")
+    parser.add_argument("--lag-requests", type=int, default=200, help="enrollments (200)")
+    args = parser.parse_args(argv)
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+    report(args.runs, args.lag_requests)
+    return 0
+
+
+def report(runs: int, lag_requests: int) -> None:
+    lags = measure_sync_lag(lag_requests)
+    ms = [1000 * v for v in lags]
+    rows = [
+        (f"PKI HA sync lag, p50 ({len(ms)} changes)", f"{percentile(ms, 50):.2f} ms"),
+        (f"PKI HA sync lag, p99 ({len(ms)} changes)", f"{percentile(ms, 99):.2f} ms"),
+    ]
+    for label, timers in (("default HSRP timers", DEFAULT), (f"standby timers {FAST}", FAST)):
+        took = [measure_failover(timers) for _ in range(runs)]
+        low, high = min(took), max(took)
+        rows.append(
+            (
+                f"power-off to next enrollment, {label}",
+                f"{statistics.median(took):.2f} s ({low:.2f}..{high:.2f})",
+            )
+        )
+    print()
+    print(f"{'PKI HA (real clock)':<58} {'median (min..max)':>20}")
+    for name, value in rows:
+        print(f"{name:<58} {value:>20}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
