@@ -264,7 +264,11 @@ def test_one_time_passwords_grant_in_manual_mode(config: Cli, lab: Lab) -> None:
     ca = server(lab).ca
     assert ca is not None
     assert lab.run(ca.enroll(csr_for("r3", password), "tx-a")).status == "SUCCESS"
-    assert lab.run(ca.enroll(csr_for("r4", password), "tx-b")).status == "FAILURE"
+    # Used once, it grants no more: the second request waits for the administrator.
+    assert lab.run(ca.enroll(csr_for("r4", password), "tx-b")).status == "PENDING"
+    assert lab.run(ca.enroll(csr_for("r5", "not-a-one-time-password"), "tx-c")).status == (
+        "PENDING"
+    )
 
 
 def test_the_crl_is_reissued_by_its_timer_and_on_revoke(config: Cli, lab: Lab) -> None:

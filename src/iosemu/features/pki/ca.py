@@ -206,8 +206,13 @@ class CertificateAuthority:
             return BAD_TIME
         return None
 
-    def _challenge_ok(self, csr: x509.CertificateSigningRequest) -> bool | None:
-        """True: a valid one-time password; False: a wrong one; None: none given."""
+    def _one_time_password(self, csr: x509.CertificateSigningRequest) -> str | None:
+        """The request's challenge password if it is a valid one-time password, else None.
+
+        Any other password is no reason to refuse: an IOS client puts the password it asks
+        for at ``crypto pki enroll`` (the one for revoking the certificate later) in every
+        request, so the request takes the normal path (pending, or granted under ``grant
+        auto``); a used or expired one-time password just grants nothing."""
         try:
             password = csr.attributes.get_attribute_for_oid(CHALLENGE_OID).value
         except (x509.AttributeNotFound, ValueError):
@@ -215,7 +220,7 @@ class CertificateAuthority:
         if isinstance(password, bytes):
             password = password.decode(errors="replace")
         expiry = self.passwords.get(password)
-        return expiry is not None and expiry >= self.now()
+        return password if expiry is not None and expiry >= self.now() else None
 
     async def enroll(self, csr: x509.CertificateSigningRequest, transaction_id: str) -> Enrollment:
         """A PKCSReq (or RenewalReq): issue now, hold as pending, or refuse."""
@@ -225,9 +230,7 @@ class CertificateAuthority:
         known = self.request_by_transaction(transaction_id)
         if known is not None:
             return await self.poll(transaction_id)
-        challenge = self._challenge_ok(csr)
-        if challenge is False:
-            return Enrollment("FAILURE", fail_info=BAD_REQUEST)
+        one_time = self._one_time_password(csr)
         request = Request(
             self.next_request_id,
             transaction_id,
@@ -235,9 +238,8 @@ class CertificateAuthority:
             self.now(),
         )
         self.next_request_id += 1
-        if challenge:
-            password = csr.attributes.get_attribute_for_oid(CHALLENGE_OID).value
-            self.passwords.pop(password.decode() if isinstance(password, bytes) else password, None)
+        if one_time is not None:
+            del self.passwords[one_time]
             await self._commit(Change("password"))
         grant = self.settings.grant
         if grant == "none":
@@ -246,7 +248,7 @@ class CertificateAuthority:
         await self._commit(Change("request", request=request))
         if grant == "none":
             return Enrollment("FAILURE", fail_info=BAD_REQUEST)
-        if grant == "auto" or challenge:
+        if grant == "auto" or one_time is not None:
             return await self._grant(request)
         return Enrollment("PENDING")
 
