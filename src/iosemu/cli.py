@@ -178,6 +178,18 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return replay_main(args.files, update=args.update)
 
 
+def add_vty_port_options(p: argparse.ArgumentParser) -> None:
+    """``--ssh-base`` and ``--telnet-base``, for ``lab`` and ``node`` alike."""
+    p.add_argument(
+        "--ssh-base", type=int, help="SSH to router i on P+i (default console base + 200)"
+    )
+    p.add_argument(
+        "--telnet-base",
+        type=int,
+        help="telnet to router i's vty lines on P+i (default console base + 300)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="iosemu", description="Emulated Cisco IOS 15.1 routers for the PKI HA guide"
@@ -190,14 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", type=float, help="run the clock at N times real time")
     p.add_argument("--clock", choices=["real", "scaled"], help="clock mode (default real)")
     p.add_argument("--console-base", type=int, help="router i listens on P+i (default 2000)")
-    p.add_argument(
-        "--ssh-base", type=int, help="SSH to router i on P+i (default console base + 200)"
-    )
-    p.add_argument(
-        "--telnet-base",
-        type=int,
-        help="telnet to router i's vty lines on P+i (default console base + 300)",
-    )
+    add_vty_port_options(p)
     p.add_argument("--state", help="state directory (default ~/.local/state/iosemu/LAB)")
     p.add_argument("--fresh", action="store_true", help="wipe the state directory first")
     p.add_argument("--boot-delay", type=float, default=BOOT_DELAY, help=BOOT_HELP)
@@ -219,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", type=float, help="run the clock at N times real time")
     p.add_argument("--console-base", type=int, help="router i's console is P+i (default 2000)")
     p.add_argument("--fabric-base", type=int, help="router i's fabric port is P+i (default 3000)")
+    add_vty_port_options(p)
     p.add_argument("--fresh", action="store_true", help="wipe this router's NVRAM and flash first")
     p.add_argument("--boot-delay", type=float, default=BOOT_DELAY, help=BOOT_HELP)
     p.set_defaults(func=cmd_node)

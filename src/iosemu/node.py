@@ -44,7 +44,7 @@ from pathlib import Path
 from iosemu.api import Lab, default_state_root
 from iosemu.lab.tcp import TcpFabric
 from iosemu.lab.topology import TopologyError, find_lab
-from iosemu.serve import node_run_file, remove_run_file, serve_consoles
+from iosemu.serve import node_run_file, remove_run_file, serve_lab
 
 ANCHOR_FILE = "clock-anchor"
 ANCHOR_LOCK = "clock-anchor.lock"  # held exclusively while a node checks or writes the anchor
@@ -167,6 +167,10 @@ def run_node(args: argparse.Namespace) -> int:
         spec.console_base = args.console_base
     if args.fabric_base is not None:
         spec.fabric_base = args.fabric_base
+    if args.ssh_base is not None:
+        spec.ssh_base = args.ssh_base
+    if args.telnet_base is not None:
+        spec.telnet_base = args.telnet_base
     # The command line's clock must be the running lab's; the lab file's is only a default.
     wanted: ClockChoice | None = None
     mode = args.clock or ("scaled" if args.speed else None)
@@ -218,16 +222,20 @@ def run_node(args: argparse.Namespace) -> int:
             "fabric": {"host": fabric.host, "port": fabric.port},
         }
         try:
-            servers = await serve_consoles(lab, run_file=run_file, extra=extra)
+            servers = await serve_lab(lab, run_file=run_file, extra=extra)
         except OSError as e:
             await fabric.close()
-            print(f"iosemu: cannot open console port: {e.strerror}", file=sys.stderr)
+            print(f"iosemu: cannot open the router's ports: {e.strerror}", file=sys.stderr)
             raise SystemExit(1) from None
         lab.router(name).power_on()
         print(f"Node {name} of lab {spec.name} ({_describe(anchor.clock, anchor.speed)})")
         print(f"State in {state}, log in {state / 'lab.log'}")
-        for server in servers:
-            print(f"Console  telnet {server.host} {server.port}")
+        for console, ssh, telnet in zip(
+            *map(servers.ports, ("consoles", "ssh", "telnet")), strict=True
+        ):
+            print(f"Console  telnet {console.host} {console.port}")
+            print(f"SSH      ssh -p {ssh.port} {ssh.host}")
+            print(f"Telnet   telnet {telnet.host} {telnet.port} (vty lines)")
         print(f"Fabric   {fabric.host}:{fabric.port}")
         for peer in sorted(fabric.peers, key=fabric.index.__getitem__):
             print(f"Peer     {peer} at {fabric.host}:{spec.fabric_port(peer)}")
@@ -238,8 +246,7 @@ def run_node(args: argparse.Namespace) -> int:
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
         await stop.wait()
-        for server in servers:
-            await server.close()
+        await servers.close()
         await fabric.close()
 
     try:

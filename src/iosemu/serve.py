@@ -102,31 +102,6 @@ async def serve_lab(
     return served
 
 
-async def serve_consoles(
-    lab: Lab,
-    host: str = "127.0.0.1",
-    run_file: str = RUN_FILE,
-    extra: dict[str, object] | None = None,
-) -> list[TelnetConsoleServer]:
-    """Open a telnet port for every router's console; write the run file."""
-    servers = []
-    for name, console in lab.consoles.items():
-        terminal = console.terminal
-        if not isinstance(terminal, IosConsole):
-            continue
-        port = lab.spec.console_port(name)
-        server = TelnetConsoleServer(lambda t=terminal: t, host, port)
-        await server.start()
-        servers.append(server)
-    write_run_file(
-        lab,
-        [ConsolePort(n, host, s.port) for n, s in zip(lab.consoles, servers, strict=False)],
-        run_file,
-        extra,
-    )
-    return servers
-
-
 def write_run_file(
     lab: Lab,
     ports: list[ConsolePort],

@@ -8,6 +8,7 @@ generous deadlines, never for a fixed time, so the tests hold on a loaded machin
 from __future__ import annotations
 
 import io
+import json
 import os
 import random
 import re
@@ -259,6 +260,10 @@ def test_ping_across_processes_and_garbage_on_the_fabric(nodes: Nodes) -> None:
     )
     port = nodes.console_port("CA-server-2")
     assert f"Connected to CA-server-2 on 127.0.0.1:{port}" in result.stdout
+    # The node serves its vty lines too, on the lab's SSH and telnet bases.
+    run = json.loads((nodes.state / "node-CA-server-2.json").read_text())
+    vty = {kind: run[kind]["CA-server-2"]["port"] for kind in ("ssh", "telnet")}
+    assert vty == {"ssh": nodes.console_base + 202, "telnet": nodes.console_base + 302}
 
 
 def test_killed_node_falls_silent_and_comes_back_from_nvram(nodes: Nodes) -> None:
