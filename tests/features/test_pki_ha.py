@@ -301,3 +301,40 @@ def test_a_standby_walking_up_again_keeps_every_serial(lab: Lab, clients: Client
     after = [clients.enroll().serial_number for _ in range(2)]
     assert rf(lab, ONE).role == "active"
     assert [clients.certs[0].serial_number, *during, *after] == [2, 3, 4, 5, 6]
+
+
+def test_enrollments_during_a_bulk_sync_reach_the_standby(lab: Lab, clients: Clients) -> None:
+    """A bulk sync sends the CA's requests one at a time, each acknowledged before the next;
+    a client enrolling meanwhile adds a request. The sync carries on to the end and the
+    standby has everything."""
+    bring_up(lab, "grant auto")
+    for _ in range(10):  # enough requests that the sync's loop over them takes a while
+        clients.enroll()
+    active = lab.router(TWO).feature(PkiHa)
+    ca = cs(lab, TWO).ca
+    assert ca is not None
+    sending_requests = asyncio.Event()
+    seen: list[int] = []  # the CA's number of requests at each request the sync sends
+    send_change = active.ca_changed
+
+    async def ca_changed(change: Change) -> None:  # the bulk sync's calls only
+        if change.kind == "request":
+            seen.append(len(ca.requests))
+            sending_requests.set()
+        await send_change(change)
+
+    active.ca_changed = ca_changed  # type: ignore[method-assign]
+    who = clients.next()
+
+    async def sync_and_enroll() -> str:
+        sync = asyncio.ensure_future(active.bulk_sync())
+        await sending_requests.wait()
+        rep = await clients.client.enroll(who.csr, who.key, who.signer, who.tx)
+        await sync
+        return rep.status.name
+
+    assert lab.run(sync_and_enroll()) == "SUCCESS"
+    assert seen[0] == 10 and seen[-1] == 11  # the request came in the middle of the sync
+    assert len(seen) == 10  # the sync sent those it started with; the hook sent the new one
+    wait(lab, 1)
+    assert_mirrored(lab)

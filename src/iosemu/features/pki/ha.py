@@ -346,7 +346,8 @@ class PkiHa(Feature):
         config = server.configured
         if config is not None and config.redundancy:
             await self.send(self.server_block())
-        for tp in pki.trustpoints.values():
+        # Copies: each send waits for the standby, and the CA goes on serving meanwhile.
+        for tp in list(pki.trustpoints.values()):
             if tp.redundancy:
                 await self.send(self.trustpoint_block(tp))
                 chain = pki.chains.get(tp.name)
@@ -359,7 +360,7 @@ class PkiHa(Feature):
             if server.enabled:
                 await self.server_started(config.name)
                 await self.server_started_tail()
-            for r in ca.requests.values():
+            for r in list(ca.requests.values()):  # new ones go by the commit hook
                 await self.ca_changed(Change("request", request=r))
 
     # --- applying (standby side) ------------------------------------------------------------
