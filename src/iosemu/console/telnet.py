@@ -83,11 +83,38 @@ def answer_options(requests: list[tuple[int, int]], agreed: set[tuple[int, int]]
     return bytes(out)
 
 
-class TelnetConsoleServer:
-    """Serves one ``IosConsole`` on a TCP port."""
+def telnet_sender(writer: asyncio.StreamWriter) -> Callable[[bytes], None]:
+    """What a console writes, as telnet data (IAC doubled) on the connection."""
 
-    def __init__(self, console_for: Callable[[], IosConsole], host: str, port: int) -> None:
-        self.console_for = console_for
+    def send(data: bytes) -> None:
+        if not writer.is_closing():
+            writer.write(data.replace(b"\xff", b"\xff\xff"))
+
+    return send
+
+
+async def pump_telnet(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, console: IosConsole
+) -> None:
+    """Feed a connection's keystrokes to ``console`` until the client hangs up, answering
+    its option negotiation on the way."""
+    decoder = TelnetDecoder()
+    agreed: set[tuple[int, int]] = set()
+    with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+        while data := await reader.read(4096):
+            payload = decoder.feed(data)
+            reply = answer_options(decoder.requests, agreed)
+            decoder.requests.clear()
+            if reply:
+                writer.write(reply)
+            if payload:
+                console.feed(payload)
+
+
+class PortServer:
+    """A listening TCP port whose connections go to ``_client`` (port 0: any free one)."""
+
+    def __init__(self, host: str, port: int) -> None:
         self.host = host
         self.port = port
         self.server: asyncio.Server | None = None
@@ -104,30 +131,22 @@ class TelnetConsoleServer:
                 await self.server.wait_closed()
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+
+class TelnetConsoleServer(PortServer):
+    """Serves one ``IosConsole`` on a TCP port."""
+
+    def __init__(self, console_for: Callable[[], IosConsole], host: str, port: int) -> None:
+        super().__init__(host, port)
+        self.console_for = console_for
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         console = self.console_for()
-        decoder = TelnetDecoder()
-        agreed: set[tuple[int, int]] = set()
-
-        def send(data: bytes) -> None:
-            if not writer.is_closing():
-                writer.write(data.replace(b"\xff", b"\xff\xff"))
-
         writer.write(GREETING)
-        detach = console.attach(send)
+        detach = console.attach(telnet_sender(writer))
         try:
-            while True:
-                data = await reader.read(4096)
-                if not data:
-                    break
-                payload = decoder.feed(data)
-                reply = answer_options(decoder.requests, agreed)
-                decoder.requests.clear()
-                if reply:
-                    writer.write(reply)
-                if payload:
-                    console.feed(payload)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
+            await pump_telnet(reader, writer, console)
         finally:
             detach()
             writer.close()

@@ -16,7 +16,7 @@ import socket
 import struct
 
 from iosemu.console.ios import IosConsole
-from iosemu.console.telnet import GREETING, TelnetDecoder, answer_options
+from iosemu.console.telnet import GREETING, PortServer, pump_telnet, telnet_sender
 from iosemu.device.router import Router
 from iosemu.features.lines import Lines
 from iosemu.vty_line import VtyLine
@@ -31,25 +31,12 @@ def refuse(sock: socket.socket | None) -> None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
-class VtyTelnetServer:
+class VtyTelnetServer(PortServer):
     """Telnet connections to ``router``'s vty lines on one TCP port."""
 
     def __init__(self, router: Router, host: str, port: int) -> None:
+        super().__init__(host, port)
         self.router = router
-        self.host = host
-        self.port = port
-        self.server: asyncio.Server | None = None
-
-    async def start(self) -> None:
-        self.server = await asyncio.start_server(self._client, self.host, self.port)
-        if self.port == 0:
-            self.port = self.server.sockets[0].getsockname()[1]
-
-    async def close(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            with contextlib.suppress(Exception):
-                await self.server.wait_closed()
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         router = self.router
@@ -60,18 +47,11 @@ class VtyTelnetServer:
             return
         peer = writer.get_extra_info("peername")
         console = IosConsole()
-        decoder = TelnetDecoder()
-        agreed: set[tuple[int, int]] = set()
-
-        def send(data: bytes) -> None:
-            if not writer.is_closing():
-                writer.write(data.replace(b"\xff", b"\xff\xff"))
-
         vty = VtyLine(router, number, peer[0] if peer else "", console, writer.close)
         writer.write(GREETING)
-        console.attach(send)
+        console.attach(telnet_sender(writer))
         task = router.spawn(vty.run_shell(), f"vty{number}")
-        reading = asyncio.ensure_future(self._read(reader, writer, decoder, agreed, console))
+        reading = asyncio.ensure_future(pump_telnet(reader, writer, console))
         try:
             await asyncio.wait([task, reading], return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -80,21 +60,3 @@ class VtyTelnetServer:
             vty.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
-
-    @staticmethod
-    async def _read(
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        decoder: TelnetDecoder,
-        agreed: set[tuple[int, int]],
-        console: IosConsole,
-    ) -> None:
-        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
-            while data := await reader.read(4096):
-                payload = decoder.feed(data)
-                reply = answer_options(decoder.requests, agreed)
-                decoder.requests.clear()
-                if reply:
-                    writer.write(reply)
-                if payload:
-                    console.feed(payload)
