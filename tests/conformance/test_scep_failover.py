@@ -1,8 +1,9 @@
 """Real SCEP clients keep enrolling through the VIP while the active CA loses power.
 
 The guide's pair runs in this process on the real clock, steps 1-4 in its startup
-configurations with HSRP timers of 100/300 ms and no reload delay, the CA server of step 5
-(``redundancy``, ``grant auto``) configured at the active's console. A host port forward
+configurations with HSRP timers of 250 ms/1 s (short, yet no flap when a busy machine
+stalls the loop) and no reload delay, the CA server of step 5 (``redundancy``, ``grant
+auto``) configured at the active's console. A host port forward
 relays 127.0.0.1:PORT to the virtual IP 10.1.32.86:80. Two clients enroll in a loop at
 once: certmonger's ``scep-submit`` (a real, independent HTTP and SCEP client, fed
 PKCSReq messages built here; its answers are opened with ``openssl cms``) when it is
@@ -63,7 +64,7 @@ interface GigabitEthernet0/0
  standby 0 ip 10.1.32.86
  standby 0 priority 50
  standby 0 name SB
- standby 0 timers msec 100 msec 300
+ standby 0 timers msec 250 1
  no shutdown
 ipc zone default
  association 1
