@@ -71,13 +71,26 @@ def _os_name() -> str:
     return platform.system()
 
 
-def machine() -> str:
-    """One line: CPU model and clock, cores, memory, OS and kernel, Python."""
+def _cpu() -> str:
     info = _cpuinfo()
     cpu = info.get("model name") or platform.processor() or platform.machine()
     mhz = info.get("cpu MHz")
     if mhz:
         cpu += f" @ {float(mhz) / 1000:.2f} GHz"
+    return cpu
+
+
+def _crypto() -> str:
+    """The RSA figures are OpenSSL's: its version is part of the machine."""
+    import cryptography
+    from cryptography.hazmat.backends.openssl.backend import backend
+
+    return f"cryptography {cryptography.__version__} ({backend.openssl_version_text()})"
+
+
+def machine() -> str:
+    """One line: CPU model and clock, cores, memory, OS and kernel, Python, OpenSSL."""
+    cpu = _cpu()
     memory = ""
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
@@ -87,8 +100,35 @@ def machine() -> str:
         pass
     return (
         f"{cpu}, {os.cpu_count()} cores{memory}; {_os_name()} (Linux {platform.release()}), "
-        f"{platform.machine()}; {platform.python_implementation()} {platform.python_version()}"
+        f"{platform.machine()}; {platform.python_implementation()} {platform.python_version()}, "
+        f"{_crypto()}"
     )
+
+
+def machine_tag() -> str:
+    """A few words for the table's Machine column (the full line goes above the table)."""
+    cpu = _cpu().replace("(R)", "").replace("(TM)", "").replace(" CPU", "").replace(" @", "")
+    python = f"{platform.python_implementation()} {platform.python_version()}"
+    return f"{cpu}, {os.cpu_count()} cores, {python}"
+
+
+def code_version() -> str:
+    """The commit measured, and whether the working tree differed from it."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "src", "transcripts"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "unknown (no git)"
+    if not commit:
+        return "unknown (not a git checkout)"
+    return commit + (" with uncommitted changes in src/ or transcripts/" if dirty else "")
 
 
 def load_average() -> str:
@@ -135,15 +175,16 @@ def fmt(value: float, unit: str) -> str:
     if unit == "ms":
         return f"{value:.2f} ms" if value < 100 else f"{value:.0f} ms"
     if unit == "MB":
-        return f"{value:.2f} MB"
+        return f"{value:.2f} MB" if value >= 1 else f"{value:.3f} MB"
     return f"{value:.3g} {unit}"
 
 
-def table(figures: Sequence[Figure]) -> str:
-    """The markdown table the README quotes."""
+def table(figures: Sequence[Figure], where: str | None = None) -> str:
+    """The markdown table the README quotes; ``where``: the Machine column (this one's)."""
+    where = where or machine_tag()
     lines = [
-        "| Measure | Median | Spread (min..max) | Runs | Goal | Met |",
-        "|---|---:|---:|---:|---:|:---:|",
+        "| Measure | Median | Spread (min..max) | Runs | Goal | Met | Machine |",
+        "|---|---:|---:|---:|---:|:---:|---|",
     ]
     for f in figures:
         spread = f"{fmt(min(f.values), f.unit)}..{fmt(max(f.values), f.unit)}"
@@ -153,7 +194,8 @@ def table(figures: Sequence[Figure]) -> str:
         met = {None: "", True: "yes", False: "**no**"}[f.met]
         name = f.name + (f" ({f.note})" if f.note else "")
         lines.append(
-            f"| {name} | {fmt(f.median, f.unit)} | {spread} | {len(f.values)} | {goal} | {met} |"
+            f"| {name} | {fmt(f.median, f.unit)} | {spread} | {len(f.values)} | {goal} | {met} "
+            f"| {where} |"
         )
     return "\n".join(lines)
 
@@ -272,6 +314,11 @@ class LabProcess:
             if line.startswith(b"Router"):
                 return time.perf_counter()
         raise RuntimeError("iosemu lab printed no console table")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU the lab process has used so far (Linux: /proc/PID/stat)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def close(self) -> None:
         if self.proc.poll() is None:

@@ -1,8 +1,8 @@
 """Certificate issuance through HTTP, next to this machine's RSA-2048 signing rate.
 
-``python -m benchmarks`` (or ``python benchmarks/run.py``) from the repository root.
+The ``scep`` section of ``python -m benchmarks``; alone: ``python -m benchmarks.scep``.
 
-Three measures, each run ``--runs`` times (median, then min..max):
+Three measures, each run ``--runs`` times, and one ratio per run:
 
 * RSA-2048 signatures per second with ``cryptography`` (PKCS#1 v1.5, SHA-256), one core:
   the ceiling. Issuing one certificate costs the CA three private-key operations
@@ -14,6 +14,8 @@ Three measures, each run ``--runs`` times (median, then min..max):
   figure is CPU, not wire latency.
 * The same through a host port forward: real sockets on 127.0.0.1 into the lab (real
   clock), relayed to the CA's address by the forward's hidden lab host.
+* The lab's issuance rate as a share of the ceiling (signing rate / 3) measured in the
+  same run, so a slower or busier machine moves both.
 
 Client keys come from a pre-generated pool (``--pool``), and every request is built before
 the clock starts: the figures are the server's. Each request has its own transaction ID,
@@ -27,9 +29,7 @@ import asyncio
 import copy
 import logging
 import os
-import platform
 import socket
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -37,16 +37,15 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make the repository's src importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import cryptography
 from cryptography import x509
-from cryptography.hazmat.backends.openssl.backend import backend
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
+from benchmarks.common import Figure, machine, progress, table
 from iosemu.api import Lab
 from iosemu.boot import load_config
 from iosemu.features.http import fetch
@@ -224,20 +223,67 @@ def issuance_via_forward(
         lab.close()
 
 
-# --------------------------------------------------------------------------- report
+# --------------------------------------------------------------------------- figures
+
+GOAL = 250.0  # certificates per second (issue 9)
+OPS_PER_CERT = 3  # RSA private-key operations: open the envelope, sign the cert, the CertRep
 
 
-def summary(values: list[float]) -> tuple[str, str, str]:
-    return (
-        f"{statistics.median(values):,.0f}/s",
-        f"{min(values):,.0f}/s",
-        f"{max(values):,.0f}/s",
-    )
+def measure(
+    runs: int,
+    requests: int = 200,
+    clients: int = 8,
+    pool_size: int = 16,
+    sign_seconds: float = 1.0,
+    forward: bool = True,
+) -> list[Figure]:
+    """Signing rate and issuance in each run, the one beside the other."""
+    pool = client_pool(pool_size)
+    ca_key = rsa.generate_private_key(65537, 2048)
+    signing: list[float] = []
+    in_lab: list[float] = []
+    forwarded: list[float] = []
+    for run in range(runs):
+        signing.append(rsa_sign_rate(sign_seconds))
+        in_lab.append(issuance_in_lab(ca_key, pool, requests, clients, run))
+        if forward:
+            forwarded.append(issuance_via_forward(ca_key, pool, requests, clients, run))
+        progress(
+            f"scep, run {run + 1}/{runs}: {in_lab[-1]:.0f}/s in the lab"
+            + (f", {forwarded[-1]:.0f}/s forwarded" if forward else "")
+            + f", signing {signing[-1]:.0f}/s"
+        )
+    share = [100 * n / (s / OPS_PER_CERT) for n, s in zip(in_lab, signing, strict=True)]
+    figures = [
+        Figure("RSA-2048 signatures, `cryptography`, one core", signing, "/s"),
+        Figure(
+            "SCEP issuance, `grant auto`, RSA-2048 CA, lab HTTP (virtual clock)",
+            in_lab,
+            "/s",
+            GOAL,
+            higher_is_better=True,
+            note=f"{requests} requests, {clients} at a time",
+        ),
+        Figure(
+            f"SCEP issuance / signing ceiling (signatures per second / {OPS_PER_CERT}), same run",
+            share,
+            "%",
+        ),
+    ]
+    if forward:
+        figures.append(
+            Figure(
+                "SCEP issuance through a host port forward (real clock, 127.0.0.1)",
+                forwarded,
+                "/s",
+            )
+        )
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks", description=__doc__.split("\n")[0]
+        prog="python -m benchmarks.scep", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--runs", type=int, default=5, help="repetitions of each measure (5)")
     parser.add_argument("--requests", type=int, default=200, help="PKCSReq per run (200)")
@@ -245,57 +291,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pool", type=int, default=16, help="pre-generated client keys (16)")
     parser.add_argument("--sign-seconds", type=float, default=1.0, help="per signing run (1.0)")
     parser.add_argument("--no-forward", action="store_true", help="skip the host-forward measure")
-    parser.add_argument(
-        "--ha",
-        action="store_true",
-        help="also PKI HA: sync lag and failover time (benchmarks/ha.py, about 3 minutes)",
-    )
     args = parser.parse_args(argv)
-    # A closed lab's leftover tasks are no news here.
-    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
-
-    print(
-        f"iosemu benchmark: {platform.python_implementation()} {platform.python_version()}, "
-        f"cryptography {cryptography.__version__} ({backend.openssl_version_text()}), "
-        f"{os.cpu_count()} CPUs, {platform.machine()}"
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)  # closed labs' leftover tasks
+    figures = measure(
+        args.runs, args.requests, args.clients, args.pool, args.sign_seconds, not args.no_forward
     )
-    print(
-        f"CA: RSA-2048, sha256, grant auto. {args.requests} PKCSReq per run, "
-        f"{args.clients} concurrent clients, client keys from a pool of {args.pool}; "
-        f"{args.runs} runs."
-    )
-    sys.stdout.flush()
-    pool = client_pool(args.pool)
-    ca_key = rsa.generate_private_key(65537, 2048)
-    rows: list[tuple[str, list[float]]] = []
-    signing = [rsa_sign_rate(args.sign_seconds) for _ in range(args.runs)]
-    rows.append(("RSA-2048 sign, cryptography (1 core)", signing))
-    in_lab = [
-        issuance_in_lab(ca_key, pool, args.requests, args.clients, run) for run in range(args.runs)
-    ]
-    rows.append(("SCEP issuance, lab HTTP (virtual clock)", in_lab))
-    if not args.no_forward:
-        forwarded = [
-            issuance_via_forward(ca_key, pool, args.requests, args.clients, run)
-            for run in range(args.runs)
-        ]
-        rows.append(("SCEP issuance, host forward (real clock)", forwarded))
+    print(f"Machine: {machine()}")
     print()
-    print(f"{'measure':<42} {'median':>10} {'min':>10} {'max':>10}")
-    for name, values in rows:
-        median, low, high = summary(values)
-        print(f"{name:<42} {median:>10} {low:>10} {high:>10}")
-    ceiling = statistics.median(signing) / 3
-    print()
-    print(
-        f"Ceiling at three RSA-2048 private-key operations per certificate: {ceiling:,.0f}/s; "
-        f"the lab reaches {statistics.median(in_lab) / ceiling:.0%} of it."
-    )
-    if args.ha:
-        from benchmarks import ha
-
-        sys.stdout.flush()
-        ha.report(runs=3, lag_requests=args.requests)
+    print(table(figures))
     return 0
 
 
