@@ -57,10 +57,10 @@ from iosemu.features.pki.scep import ScepClient, ScepProblem
 from iosemu.features.pki.server import CertificateServer
 from iosemu.features.redundancy import STANDBY_HOT, Redundancy
 from iosemu.lab.topology import builtin_lab, parse_forward_option
+from iosemu.labs.guide import pair_config
 from iosemu.session import Session
 
 ONE, TWO = "CA-server-1", "CA-server-2"  # CA-server-2 (the higher address) is the active
-ADDRESSES = {ONE: ("10.1.32.83", "10.1.32.84"), TWO: ("10.1.32.84", "10.1.32.83")}
 FAST = "msec 100 msec 300"
 DEFAULT = "3 10"
 ATTEMPT = 0.25  # seconds a client waits for one enrollment before it tries again
@@ -68,27 +68,7 @@ WAIT = 120.0
 
 
 def startup_config(name: str) -> str:
-    local, remote = ADDRESSES[name]
-    return f"""hostname {name}
-ip http server
-interface GigabitEthernet0/0
- ip address {local} 255.255.255.0
- standby 0 ip 10.1.32.86
- standby 0 priority 50
- standby 0 name SB
- standby 0 timers {FAST}
- no shutdown
-ipc zone default
- association 1
-  no shutdown
-  protocol sctp
-   local-port 5000
-    local-ip {local}
-   remote-port 5000
-    remote-ip {remote}
-redundancy inter-device
- scheme standby SB
-"""
+    return pair_config(name, timers=FAST)
 
 
 def free_port() -> int:

@@ -43,40 +43,20 @@ from iosemu.features.pki.scep import SCEP_PATH, ScepClient, ScepProblem
 from iosemu.features.pki.server import CertificateServer
 from iosemu.features.redundancy import ACTIVE, STANDBY_HOT, Redundancy
 from iosemu.lab.topology import builtin_lab, parse_forward_option
+from iosemu.labs.guide import pair_config
 
 SCEP_SUBMIT = Path("/usr/lib/certmonger/scep-submit")
 OPENSSL = shutil.which("openssl")
 pytestmark = pytest.mark.skipif(OPENSSL is None, reason="the openssl binary is not installed")
 
 ONE, TWO = "CA-server-1", "CA-server-2"
-ADDRESSES = {ONE: ("10.1.32.83", "10.1.32.84"), TWO: ("10.1.32.84", "10.1.32.83")}
 WAIT = 60.0  # real seconds any one condition may take on a busy machine
 PER_CLIENT = 6  # enrollments per client before the power cut, and again after it
 
 
 def startup_config(name: str) -> str:
-    """Steps 1-4 of the guide, HSRP at 100/300 ms and no reload delay (a short test)."""
-    local, remote = ADDRESSES[name]
-    return f"""hostname {name}
-ip http server
-interface GigabitEthernet0/0
- ip address {local} 255.255.255.0
- standby 0 ip 10.1.32.86
- standby 0 priority 50
- standby 0 name SB
- standby 0 timers msec 250 1
- no shutdown
-ipc zone default
- association 1
-  no shutdown
-  protocol sctp
-   local-port 5000
-    local-ip {local}
-   remote-port 5000
-    remote-ip {remote}
-redundancy inter-device
- scheme standby SB
-"""
+    """Steps 1-4 of the guide, HSRP at 250 ms/1 s and no reload delay (a short test)."""
+    return pair_config(name, timers="msec 250 1")
 
 
 def free_port() -> int:

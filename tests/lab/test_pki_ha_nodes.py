@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import random
 import re
 import shutil
-import socket
 import subprocess
+import textwrap
 import threading
 import time
 from collections.abc import Coroutine, Iterator
@@ -32,7 +31,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from test_fabric_nodes import WAIT, Console, Nodes, wait_for
+from test_fabric_nodes import WAIT, Console, Nodes, free_base, wait_for
 from test_redundancy_nodes import PEER, states
 
 from iosemu.api import Lab
@@ -40,40 +39,21 @@ from iosemu.features.pki import cms
 from iosemu.features.pki.scep import SCEP_PATH, ScepClient, ScepProblem, lab_transport
 from iosemu.lab.tcp import TcpFabric
 from iosemu.lab.topology import find_lab
+from iosemu.labs.guide import pair_config
 from iosemu.node import join_clock
 
 T = TypeVar("T")
 OPENSSL = shutil.which("openssl")
 CAS = ("CA-server-1", "CA-server-2")
-ADDRESSES = {"CA-server-1": "10.1.32.83", "CA-server-2": "10.1.32.84"}
 VIP = IPv4Address("10.1.32.86")
 SPEED = 4.0
 CLOCK = ("--clock", "scaled", "--speed", str(SPEED))
 
 
 def ca_config(name: str) -> str:
-    local, remote = ADDRESSES[name], ADDRESSES[PEER[name]]
-    return f"""      startup-config: |
-        hostname {name}
-        ip http server
-        interface GigabitEthernet0/0
-         ip address {local} 255.255.255.0
-         standby 0 ip 10.1.32.86
-         standby 0 priority 50
-         standby 0 name SB
-         standby 0 timers 1 3
-         no shutdown
-        ipc zone default
-         association 1
-          no shutdown
-          protocol sctp
-           local-port 5000
-            local-ip {local}
-           remote-port 5000
-            remote-ip {remote}
-        redundancy inter-device
-         scheme standby SB
-"""
+    """The startup-config of a CA router, indented for the lab file below."""
+    config = pair_config(name, timers="1 3")
+    return "      startup-config: |\n" + textwrap.indent(config, " " * 8)
 
 
 LAB = (
@@ -92,19 +72,6 @@ LAB = (
         - "Client:GigabitEthernet0/0"
 """
 )
-
-
-def free_base(count: int) -> int:
-    for _ in range(100):
-        base = random.randrange(10000, 32000)
-        try:
-            for i in range(1, count + 1):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", base + i))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no free ports")
 
 
 class CaNodes(Nodes):
