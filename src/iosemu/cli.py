@@ -1,4 +1,5 @@
-"""The ``iosemu`` command: ``lab``, ``node``, ``console``, ``inventory``, ``replay``."""
+"""The ``iosemu`` command: ``lab``, ``node``, ``console``, ``inventory``, ``replay``,
+``commands``."""
 
 from __future__ import annotations
 
@@ -190,6 +191,21 @@ def add_vty_port_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def cmd_commands(args: argparse.Namespace) -> int:
+    from iosemu.command_table import markdown, mode_by_name, modes, text_table
+
+    selected = modes()
+    if args.mode is not None:
+        mode = mode_by_name(args.mode)
+        if mode is None:
+            names = ", ".join(m.name for m in selected)
+            print(f"iosemu: no mode {args.mode!r} (modes: {names})", file=sys.stderr)
+            return 2
+        selected = [mode]
+    sys.stdout.write(markdown(selected) if args.markdown else text_table(selected))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="iosemu", description="Emulated Cisco IOS 15.1 routers for the PKI HA guide"
@@ -265,6 +281,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+")
     p.add_argument("--update", action="store_true", help="rewrite the expected output")
     p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("commands", help="list the supported commands of each mode")
+    p.add_argument("--mode", help="only this mode (exec, configure, interface, ...)")
+    p.add_argument("--markdown", action="store_true", help="as Markdown (docs/commands.md)")
+    p.set_defaults(func=cmd_commands)
     return parser
 
 

@@ -109,3 +109,31 @@ def test_running_config_renders_the_guide_block_and_parses_back(lab: Lab) -> Non
         "    remote-ip 10.1.32.83",
         "!",
     ]
+
+
+class _ResetWriter:
+    """A connection the peer reset between the connect and the greeting (it reloaded)."""
+
+    def write(self, data: bytes) -> None:
+        raise ConnectionResetError("connection is not open")
+
+    def abort(self) -> None:
+        return None
+
+    def is_closing(self) -> bool:
+        return True
+
+
+def test_a_reset_before_the_greeting_is_a_lost_association(lab: Lab) -> None:
+    """The dialer must survive it: it used to die with the error, the pair Simplex for good."""
+    ipc = lab.router("CA-server-1").feature(Ipc)
+    assoc = ipc.association(1)
+
+    async def serve() -> None:
+        # The reader belongs to the lab's loop: made inside it.
+        await ipc._serve(assoc, asyncio.StreamReader(), _ResetWriter())  # type: ignore[arg-type]
+
+    lab.run(serve())
+    assert not assoc.up and assoc._writer is None
+    lab.run(asyncio.sleep(10))  # the real dialer still brings the association up
+    assert assoc.up

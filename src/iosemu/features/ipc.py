@@ -230,9 +230,13 @@ class Ipc(Feature):
     ) -> None:
         """Run one connection of the association until it breaks."""
         assoc._writer = writer
-        writer.write(_frame(MSG_HELLO, struct.pack("!H", assoc.number)))
-        heartbeat = self.router.spawn(self._heartbeat(writer), "ipc-heartbeat")
+        heartbeat: asyncio.Task[None] | None = None
         try:
+            # The peer may reset the connection before the greeting goes out (it reloads
+            # just as we connect): a lost association like any other, so the dialer tries
+            # again instead of dying with the error and leaving the pair Simplex for good.
+            writer.write(_frame(MSG_HELLO, struct.pack("!H", assoc.number)))
+            heartbeat = self.router.spawn(self._heartbeat(writer), "ipc-heartbeat")
             kind, body = await asyncio.wait_for(_read_frame(reader), DEAD_AFTER)
             if kind != MSG_HELLO or body != struct.pack("!H", assoc.number):
                 raise ProtocolError("the peer did not greet for this association")
@@ -251,7 +255,8 @@ class Ipc(Feature):
         except (OSError, TimeoutError, asyncio.IncompleteReadError, ProtocolError) as e:
             log.info("%s: association %d lost: %s", self.router.name, assoc.number, e)
         finally:
-            heartbeat.cancel()
+            if heartbeat is not None:
+                heartbeat.cancel()
             writer.abort()
             if assoc._writer is writer:
                 assoc._writer = None
@@ -259,7 +264,10 @@ class Ipc(Feature):
 
     async def _heartbeat(self, writer: TcpWriter) -> None:
         while not writer.is_closing():
-            writer.write(_frame(MSG_HEARTBEAT))
+            try:
+                writer.write(_frame(MSG_HEARTBEAT))
+            except OSError:
+                return  # reset under us: _serve's read notices and ends the connection
             await asyncio.sleep(HEARTBEAT)
 
 
