@@ -17,6 +17,7 @@ from functools import cache
 from iosemu.api import Lab
 from iosemu.device.router import Router
 from iosemu.features.running_config import config_body
+from iosemu.lab.clock import ClockMode
 from iosemu.lab.topology import LabSpec, find_lab
 from iosemu.parser.grammar import CONFIG, Mode
 from iosemu.session import Session
@@ -128,9 +129,10 @@ def _spec() -> LabSpec:
     return find_lab(LAB_NAME)
 
 
-def open_lab() -> Lab:
-    """A fresh lab on the virtual clock, booted (2 s of lab time, no real time)."""
-    lab = Lab(copy.deepcopy(_spec()), clock="virtual")
+def open_lab(clock: ClockMode = "virtual") -> Lab:
+    """A fresh lab on the virtual clock, booted (2 s of lab time, no real time); the load
+    tests' long run takes the real clock."""
+    lab = Lab(copy.deepcopy(_spec()), clock=clock)
     lab.run(lab.start())
     return lab
 

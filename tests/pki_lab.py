@@ -20,6 +20,7 @@ from iosemu.features.http import Http, HttpRequest, HttpResponse
 from iosemu.features.pki.keys import Keys
 from iosemu.features.pki.scep import SCEP_PATH
 from iosemu.features.pki.server import CertificateServer
+from iosemu.lab.clock import ClockMode
 
 CA, CLIENT = "CA-server-1", "CA-server-2"
 CA_URL = "http://10.1.32.83:80"
@@ -58,9 +59,9 @@ def tap(lab: Lab, router: str = CA) -> Wire:
     return wire
 
 
-def ca_lab(*server_lines: str) -> Lab:
+def ca_lab(*server_lines: str, clock: ClockMode = "virtual") -> Lab:
     """The two-router lab with CA-server-1's certificate server running."""
-    lab = open_lab()
+    lab = open_lab(clock)
     for name, address in ((CA, "10.1.32.83"), (CLIENT, "10.1.32.84")):
         text = f"interface Gi0/0\n ip address {address} 255.255.255.0\n no shutdown\n"
         lab.run(load_config(lab.router(name), text, lambda _: None))

@@ -14,10 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from iosemu.device.router import Router
 from iosemu.session import Session, Terminal
+
+if TYPE_CHECKING:
+    from iosemu.features.lines import LineSettings
+    from iosemu.vty_line import Login
 
 log = logging.getLogger("iosemu.console")
 
@@ -80,10 +84,13 @@ class ConsoleLine:
                 sessions.remove(self.session)
             self.session = None
 
-    def _settings(self) -> tuple[str, str | None, float | None, bool]:
+    def _line(self) -> LineSettings:
         from iosemu.features.lines import Lines  # features sit below; imported late for clarity
 
-        line = self.router.feature(Lines).get("con", 0)
+        return self.router.feature(Lines).get("con", 0)
+
+    def _settings(self) -> tuple[str, str | None, float | None, bool]:
+        line = self._line()
         minutes, seconds = line.exec_timeout
         timeout = minutes * 60 + seconds or None
         return line.login, line.password, timeout, line.logging_synchronous
@@ -102,23 +109,37 @@ class ConsoleLine:
         except Exception:
             log.exception("%s: console failed", self.router.name)
 
-    async def _login(self, password: str | None) -> bool:
-        if password is None:
+    async def _login(self, how: str, password: str | None) -> Login | None:
+        """The questions ``login`` (the line password) or ``login local`` (a user name and
+        its password or secret) ask; None when they were not answered right."""
+        from iosemu.vty_line import check_login
+
+        if how == "login" and password is None:
             self.terminal.output("\nPassword required, but none set\n")
-            return False
+            return None
         self.terminal.output("\n\nUser Access Verification\n\n")
+        line = self._line()
         for _ in range(3):
+            username = await self.terminal.ask("Username: ") if how == "local" else ""
             attempt = await self.terminal.ask("Password: ", echo=False)
-            if attempt == password:
-                return True
-        self.terminal.output("% Bad passwords\n\n")
-        return False
+            found = check_login(self.router, line, username, attempt)
+            if found is not None:
+                return found
+            if how == "local":
+                self.terminal.output("% Login invalid\n\n")
+        if how == "login":
+            self.terminal.output("% Bad passwords\n\n")
+        return None
 
     async def _exec(self) -> None:
         login, password, timeout, _ = self._settings()
-        if login == "login" and not await self._login(password):
-            return
         session = Session(self.router, self.terminal, line="con 0", source="console")
+        if login:
+            found = await self._login(login, password)
+            if found is None:
+                return
+            if login == "local":  # the user's own level, as on a vty
+                session.user, session.privilege = found.user, found.privilege
         self.session = session
         sessions = self.router.sessions
         if sessions is not None:

@@ -58,6 +58,10 @@ class FileSystem:
         self.builtin = {e.name: e for e in builtin or []}
         self.durable = durable
         root.mkdir(parents=True, exist_ok=True)
+        # A process killed in the middle of a write leaves its temporary file; only this
+        # router's process writes here, so at power-on such files are garbage.
+        for stale in root.glob(".tmp-*"):
+            stale.unlink(missing_ok=True)
 
     def _path(self, name: str) -> Path:
         if not valid_name(name):

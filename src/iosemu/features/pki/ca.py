@@ -37,6 +37,11 @@ CHALLENGE_OID = x509.ObjectIdentifier("1.2.840.113549.1.9.7")
 BAD_ALG, BAD_MESSAGE_CHECK, BAD_REQUEST, BAD_TIME, BAD_CERT_ID = 0, 1, 2, 3, 4
 
 
+class DatabaseError(Exception):
+    """A change of CA state could not be made safe (the database cannot be written): the
+    change is not announced, and what needed it (issuing, recording a request) fails."""
+
+
 @dataclass
 class Enrollment:
     """What a client is told about its request."""

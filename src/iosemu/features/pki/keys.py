@@ -8,7 +8,9 @@ the router's own that sits outside its NVRAM, so ``more nvram:`` shows nothing u
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
+import hashlib
 import json
 import os
 import random
@@ -17,12 +19,15 @@ import weakref
 from collections import defaultdict
 from dataclasses import dataclass
 
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
 from iosemu.device.filesystem import FileSystemError
 from iosemu.device.router import Feature, Router
 from iosemu.features.dns import Dns
+from iosemu.features.files import parse_url
 from iosemu.features.pki.objects import generate_rsa, hex_groups, spki_der
 from iosemu.parser.grammar import CONFIG, EXEC, command
 from iosemu.session import CommandError, Ctx
@@ -370,3 +375,74 @@ def show_mypubkey(ctx: Ctx, label: str | None = None) -> None:
         if label is not None and pair.label != label:
             continue
         ctx.print(*mypubkey_lines(pair, clock.short_stamp(pair.generated)))
+
+
+def legacy_pem(key: rsa.RSAPrivateKey, passphrase: str, cipher: str) -> str:
+    """The private key as IOS exports it: PKCS#1 PEM under OpenSSL's old encryption
+    (``DEK-Info: DES-EDE3-CBC`` for ``3des``, ``DES-CBC`` for ``des``; the key from the
+    passphrase by EVP_BytesToKey with MD5, the IV as salt)."""
+    der = key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    iv = os.urandom(8)
+    size = 24 if cipher == "3des" else 8
+    material, block = b"", b""
+    while len(material) < size:
+        block = hashlib.md5(block + passphrase.encode() + iv).digest()
+        material += block
+    secret = material[:size] * (24 // size)  # single DES is 3DES with one key thrice
+    pad = 8 - len(der) % 8
+    encryptor = Cipher(TripleDES(secret), modes.CBC(iv)).encryptor()
+    body = encryptor.update(der + bytes([pad]) * pad) + encryptor.finalize()
+    text = base64.b64encode(body).decode()
+    name = "DES-EDE3-CBC" if cipher == "3des" else "DES-CBC"
+    return "\n".join(
+        [
+            "-----BEGIN RSA PRIVATE KEY-----",
+            "Proc-Type: 4,ENCRYPTED",
+            f"DEK-Info: {name},{iv.hex().upper()}",
+            "",
+            *(text[i : i + 64] for i in range(0, len(text), 64)),
+            "-----END RSA PRIVATE KEY-----",
+        ]
+    )
+
+
+@command(
+    CONFIG,
+    "crypto key export rsa WORD$label pem {terminal|url WORD$url} {3des|des}$cipher "
+    "WORD$passphrase",
+    help="|Long term key operations|Export keys|Export RSA keys|RSA key pair label|"
+    "File type to export|Export to the terminal|Export to the file system|URL to export to|"
+    "Encrypt the private key with 3DES|Encrypt the private key with DES|"
+    "Passphrase to encrypt the private key with",
+)
+async def crypto_key_export(
+    ctx: Ctx, label: str, cipher: str, passphrase: str, url: str | None = None
+) -> None:
+    """Only a key made ``exportable`` leaves the router; the rest stay in its key storage."""
+    pair = ctx.feature(Keys).get(label)
+    if pair is None:
+        raise CommandError(f"% RSA keypair {label} is not present.")
+    if not pair.exportable:
+        raise CommandError(f"% RSA keypair {label} is not exportable.")  # invented text
+    public = pair.key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    private = legacy_pem(pair.key, passphrase, cipher)
+    ctx.print(f"% Key name: {label}", "   Usage: General Purpose Key")
+    if url is None:
+        ctx.print("   Key data:", public.decode().rstrip(), private)
+        return
+    fs, base = parse_url(ctx.router, url)
+    for what, suffix, data in (("public", "pub", public), ("private", "prv", private.encode())):
+        ctx.print(f"Exporting {what} key...")
+        default = f"{base or label}.{suffix}"
+        name = (await ctx.ask(f"Destination filename [{default}]? ")).strip() or default
+        try:
+            fs.write(name.lstrip("/"), data)
+        except FileSystemError as e:
+            raise CommandError(str(e)) from None
+        ctx.print(f"Writing file to {fs.prefix}:{name}")

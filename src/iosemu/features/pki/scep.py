@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from iosemu.device.router import Router
 from iosemu.features.http import Http, HttpReply, HttpRequest, HttpResponse, error_page, fetch
 from iosemu.features.pki import cms
-from iosemu.features.pki.ca import CertificateAuthority, Enrollment
+from iosemu.features.pki.ca import CertificateAuthority, DatabaseError, Enrollment
 from iosemu.features.pki.cms import FailInfo, MessageType, PkiMessage, PkiStatus, ScepError
 from iosemu.features.pki.objects import hash_name, verify_signed_by
 
@@ -144,6 +144,11 @@ class ScepService:
                     )
                 )
                 reply = self._failure(ca, message, e.fail_info)
+            except DatabaseError as e:  # the CA cannot save: refused, nothing issued
+                name = _type_name(message.message_type)
+                fail = FailInfo.BAD_REQUEST
+                self._note(ScepEvent(name, message.transaction_id, "FAILURE", int(fail), str(e)))
+                reply = self._failure(ca, message, fail)
             except Exception:
                 log.exception("%s: SCEP request failed", self.router.name)
                 reply = self._failure(ca, message, FailInfo.BAD_REQUEST)

@@ -35,6 +35,7 @@ from iosemu.features.pki.ca import (
     CaSettings,
     CertificateAuthority,
     Change,
+    DatabaseError,
     Issued,
     Request,
     subject_text,
@@ -615,6 +616,9 @@ class CertificateServer(Feature):
                 self._schedule_crl()
         except StoreError as e:
             log.warning("%s: database write failed: %s", self.router.name, e)
+            if change.kind in ("serial", "request"):
+                # Never hand out a serial or a certificate that a restart would forget.
+                raise DatabaseError(str(e)) from None
 
     def stored_certificates(self) -> dict[int, x509.Certificate]:
         """The issued certificates in the database (``database level complete``)."""

@@ -35,12 +35,20 @@ def check_url(url: str) -> None:
     """Raise StoreError for a URL the server cannot use."""
     if url.rstrip("/") in ("nvram:", "flash:") or url.startswith("flash:/"):
         return
+    if _network_parts(url) is None:
+        raise StoreError(f"% Invalid database url {url}")  # invented text
+
+
+def _network_parts(url: str) -> tuple[str, list[str]] | None:
+    """A network URL's host and path parts, None if it is none or would climb out of the
+    lab's ``servers/`` directory (a host or a part that is ``.`` or ``..``)."""
     m = _NETWORK.match(url)
     if not m:
-        raise StoreError(f"% Invalid database url {url}")  # invented text
-    for part in (m.group("path") or "/").strip("/").split("/"):
-        if part in ("..", "."):
-            raise StoreError(f"% Invalid database url {url}")
+        return None
+    host, parts = m.group("host"), [p for p in (m.group("path") or "").split("/") if p]
+    if any(part in (".", "..") for part in (host, *parts)):
+        return None
+    return host, parts
 
 
 @dataclass
@@ -58,12 +66,11 @@ class Location:
         return None
 
     def _network_dir(self) -> Path:
-        m = _NETWORK.match(self.url)
-        if not m:
+        found = _network_parts(self.url)
+        if found is None:
             raise StoreError(f"% Invalid database url {self.url}")
-        base = self.router.state_dir.parent / "servers" / m.group("host")
-        path = (m.group("path") or "/").strip("/")
-        return base / path if path else base
+        host, parts = found
+        return self.router.state_dir.parent.joinpath("servers", host, *parts)
 
     def write(self, name: str, data: bytes) -> None:
         if not valid_name(name):
