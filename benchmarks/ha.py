@@ -50,7 +50,7 @@ from cryptography.x509.oid import NameOID
 
 from benchmarks.common import Figure, machine, percentile, progress, table
 from iosemu.api import Lab
-from iosemu.features.http import HttpReply
+from iosemu.features.http import host_transport
 from iosemu.features.pki import cms
 from iosemu.features.pki.ha import PkiHa, sync_lags
 from iosemu.features.pki.scep import ScepClient, ScepProblem
@@ -161,38 +161,6 @@ class HaLab:
             if time.monotonic() > deadline:
                 raise SystemExit(f"benchmark: PKI HA sync still busy after {WAIT:g} s")
 
-    async def http(
-        self, method: str, target: str, body: bytes = b"", headers: list | None = None
-    ) -> HttpReply:
-        """One HTTP exchange with the forward, over a real socket."""
-        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
-        try:
-            conn = h11.Connection(h11.CLIENT)
-            head = [("Host", "127.0.0.1"), ("Connection", "close"), *(headers or [])]
-            if body or method == "POST":
-                head.append(("Content-Length", str(len(body))))
-            out = conn.send(h11.Request(method=method, target=target, headers=head))
-            out += conn.send(h11.Data(data=body)) if body else b""
-            writer.write(out + conn.send(h11.EndOfMessage()))
-            await writer.drain()
-            status, reply_headers, chunks = 0, [], []
-            while True:
-                event = conn.next_event()
-                if event is h11.NEED_DATA:
-                    data = await reader.read(65536)
-                    if not data:
-                        raise ConnectionError("closed early")
-                    conn.receive_data(data)
-                elif isinstance(event, h11.Response):
-                    status = event.status_code
-                    reply_headers = [(k.decode().lower(), v.decode()) for k, v in event.headers]
-                elif isinstance(event, h11.Data):
-                    chunks.append(bytes(event.data))
-                elif isinstance(event, h11.EndOfMessage):
-                    return HttpReply(status, reply_headers, b"".join(chunks))
-        finally:
-            writer.close()
-
 
 class Requester:
     """A client key, its signer certificate and a request; a new transaction each time."""
@@ -249,7 +217,9 @@ def measure_lag(enrollments: int) -> list[float]:
     setup = HaLab(None)
     try:
         ca = setup.lab.run(setup.start())
-        return _enroll_lags(setup, ScepClient(setup.http, ca_cert=ca), Requester(), enrollments)
+        return _enroll_lags(
+            setup, ScepClient(host_transport(setup.port), ca_cert=ca), Requester(), enrollments
+        )
     finally:
         setup.lab.close()
 
@@ -262,7 +232,7 @@ def measure_once(timers: str, enrollments: int) -> tuple[list[float], float]:
         setup = HaLab(Path(tmp))
         try:
             ca = setup.lab.run(setup.start())
-            client = ScepClient(setup.http, ca_cert=ca)
+            client = ScepClient(host_transport(setup.port), ca_cert=ca)
             who = Requester()
             lags = _enroll_lags(setup, client, who, enrollments)
 
@@ -281,7 +251,7 @@ def measure_once(timers: str, enrollments: int) -> tuple[list[float], float]:
                     try:
                         serial = await asyncio.wait_for(who.enroll(client, again), ATTEMPT)
                         break
-                    except (ConnectionError, TimeoutError, OSError, ScepProblem):
+                    except (OSError, TimeoutError, ScepProblem, h11.ProtocolError):
                         again = True
                         if time.perf_counter() - cut > WAIT:
                             raise SystemExit("benchmark: no enrollment after the cut") from None

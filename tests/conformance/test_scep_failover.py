@@ -37,7 +37,7 @@ from cryptography.x509.oid import NameOID
 
 from iosemu.api import Lab
 from iosemu.features import redundancy
-from iosemu.features.http import HttpReply
+from iosemu.features.http import fetch_host, host_transport
 from iosemu.features.pki import cms
 from iosemu.features.pki.scep import SCEP_PATH, ScepClient, ScepProblem
 from iosemu.features.pki.server import CertificateServer
@@ -242,42 +242,9 @@ def scep_submit_loop(
     return out
 
 
-async def _real_http(
-    port: int, method: str, target: str, body: bytes = b"", headers: list | None = None
-) -> HttpReply:
-    """One HTTP/1.1 exchange on a socket of this machine (the forward's host side)."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        conn = h11.Connection(h11.CLIENT)
-        head = [("Host", "127.0.0.1"), ("Connection", "close"), *(headers or [])]
-        if body or method == "POST":
-            head.append(("Content-Length", str(len(body))))
-        data = conn.send(h11.Request(method=method, target=target, headers=head))
-        data += conn.send(h11.Data(data=body)) if body else b""
-        writer.write(data + conn.send(h11.EndOfMessage()))
-        await writer.drain()
-        status, reply_headers, chunks = 0, [], []
-        while True:
-            event = conn.next_event()
-            if event is h11.NEED_DATA:
-                received = await reader.read(65536)
-                if not received:
-                    raise ConnectionError("closed before the answer was complete")
-                conn.receive_data(received)
-            elif isinstance(event, h11.Response):
-                status = event.status_code
-                reply_headers = [(k.decode().lower(), v.decode()) for k, v in event.headers]
-            elif isinstance(event, h11.Data):
-                chunks.append(bytes(event.data))
-            elif isinstance(event, h11.EndOfMessage):
-                return HttpReply(status, reply_headers, b"".join(chunks))
-    finally:
-        writer.close()
-
-
 async def scep_client_loop(pair: Pair, who: list[Client], count: int, start: int) -> list[int]:
     """Our ScepClient over real sockets through the forward, each request retried."""
-    client = ScepClient(lambda *a, **k: _real_http(pair.port, *a, **k), ca_cert=pair.ca_cert)
+    client = ScepClient(host_transport(pair.port), ca_cert=pair.ca_cert)
     serials = []
     for i in range(start, start + count):
         c = who[i % len(who)]
@@ -343,7 +310,7 @@ def test_enrollment_resumes_after_the_active_loses_power(pair: Pair) -> None:
     verified = openssl("verify", "-CAfile", "ca.pem", *names, cwd=work)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert verified.stdout.decode().count(": OK") == len(everything)
-    crl = lab.run(_real_http(pair.port, "GET", f"{SCEP_PATH}?operation=GetCRL"))
+    crl = lab.run(fetch_host(pair.port, f"{SCEP_PATH}?operation=GetCRL"))
     assert crl.status == 200
     (work / "crl.der").write_bytes(crl.body)
     checked = openssl("crl", "-inform", "DER", "-in", "crl.der", "-CAfile", "ca.pem", cwd=work)

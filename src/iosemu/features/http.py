@@ -401,21 +401,66 @@ async def fetch(
     """
     reader, writer = await router.feature(TcpStack).connect(address, port)
     try:
-        conn = h11.Connection(h11.CLIENT)
-        head = [("Host", f"{address}"), *(headers or [])]
-        if body or method == "POST":
-            head.append(("Content-Length", str(len(body))))
-        out = conn.send(h11.Request(method=method, target=target, headers=head))
-        if body:
-            out += conn.send(h11.Data(data=body))
-        out += conn.send(h11.EndOfMessage())
-        if http_version == "1.0":
-            out = out.replace(b" HTTP/1.1\r\n", b" HTTP/1.0\r\n", 1)
-        writer.write(out)
-        await writer.drain()
-        return await read_reply(conn, reader)
+        return await exchange(
+            reader, writer, str(address), target, method, body, headers, http_version
+        )
     finally:
         writer.close()
+
+
+async def fetch_host(
+    port: int,
+    target: str,
+    *,
+    method: str = "GET",
+    body: bytes = b"",
+    headers: list[tuple[str, str]] | None = None,
+    host: str = "127.0.0.1",
+) -> HttpReply:
+    """The same from this machine over a real socket (a host port forward into the lab)."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        head = [("Connection", "close"), *(headers or [])]
+        return await exchange(reader, writer, host, target, method, body, head)
+    finally:
+        writer.close()
+
+
+def host_transport(port: int, host: str = "127.0.0.1") -> Callable[..., Awaitable[HttpReply]]:
+    """``fetch_host`` as a SCEP client's transport: ``(method, target, body, headers)``."""
+
+    async def send(
+        method: str, target: str, body: bytes = b"", headers: list[tuple[str, str]] | None = None
+    ) -> HttpReply:
+        return await fetch_host(port, target, method=method, body=body, headers=headers, host=host)
+
+    return send
+
+
+async def exchange(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    host: str,
+    target: str,
+    method: str = "GET",
+    body: bytes = b"",
+    headers: list[tuple[str, str]] | None = None,
+    http_version: str = "1.1",
+) -> HttpReply:
+    """Send one request on an open connection and read its answer (h11 both ways)."""
+    conn = h11.Connection(h11.CLIENT)
+    head = [("Host", host), *(headers or [])]
+    if body or method == "POST":
+        head.append(("Content-Length", str(len(body))))
+    out = conn.send(h11.Request(method=method, target=target, headers=head))
+    if body:
+        out += conn.send(h11.Data(data=body))
+    out += conn.send(h11.EndOfMessage())
+    if http_version == "1.0":
+        out = out.replace(b" HTTP/1.1\r\n", b" HTTP/1.0\r\n", 1)
+    writer.write(out)
+    await writer.drain()
+    return await read_reply(conn, reader)
 
 
 async def read_reply(conn: h11.Connection, reader: asyncio.StreamReader) -> HttpReply:
