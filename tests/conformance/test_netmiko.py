@@ -34,6 +34,13 @@ def conn(client_lab: LabProcess) -> Iterator[BaseConnection]:
     connection.disconnect()
 
 
+@pytest.fixture(autouse=True)
+def privileged(conn: BaseConnection) -> None:
+    """Each test starts at ``R#``, whatever ran before it on this worker (xdist spreads a
+    module's tests over workers, so no test may count on another's)."""
+    conn.enable()
+
+
 def test_find_prompt_enable_and_disable(conn: BaseConnection) -> None:
     conn.exit_enable_mode()
     assert conn.find_prompt() == "R>"
@@ -68,7 +75,6 @@ def test_show_ip_interface_brief(conn: BaseConnection) -> None:
 
 
 def test_send_config_set(conn: BaseConnection) -> None:
-    conn.enable()
     out = conn.send_config_set(
         [
             "interface GigabitEthernet0/1",
@@ -96,10 +102,11 @@ def test_config_mode_round_trip(conn: BaseConnection) -> None:
 
 
 def test_save_config(conn: BaseConnection) -> None:
+    conn.send_config_set(["interface GigabitEthernet0/1", "description saved by netmiko"])
     out = conn.save_config()
     assert "Building configuration..." in out and "[OK]" in out
     startup = conn.send_command("show startup-config")
-    assert "description set by netmiko" in startup
+    assert "description saved by netmiko" in startup
 
 
 def test_errors_are_ios_errors(conn: BaseConnection) -> None:

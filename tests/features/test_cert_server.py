@@ -395,3 +395,20 @@ def test_startup_chain_is_reloaded_from_its_file(config: Cli, lab: Lab) -> None:
     lab.run(asyncio.sleep(5))
     chain_after = lab.router("CA-server-1").feature(Pki).chains["PKI-HA"].certs[0].der
     assert chain_after == chain_before
+
+
+def test_a_grant_the_database_cannot_take_is_refused_and_issues_nothing(
+    config: Cli, lab: Lab
+) -> None:
+    start_ca(config)
+    config("end")
+    ca = server(lab).ca
+    assert ca is not None
+    assert lab.run(ca.enroll(csr_for("r3"), "tx-full")).status == "PENDING"
+    nvram = lab.router("CA-server-1").nvram
+    nvram.size = nvram.used() - 1  # NVRAM over full: no file can be rewritten as large
+    out = config("crypto pki server PKI-HA grant all")
+    assert out.startswith("% Certificate server database write failed"), out
+    # Nothing was issued: the request still waits, and the serial that could not be saved
+    # is never handed out (the next one comes after it).
+    assert [r.state for r in ca.requests.values()] == ["pending"]

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -1257,13 +1258,23 @@ def _which(ctx: Ctx, number: int | None) -> int | None:
     return None if ctx.has("all") else number
 
 
+@contextlib.contextmanager
+def _database_errors() -> Iterator[None]:
+    """A change the CA's database could not take (NVRAM full): refused, with the reason."""
+    try:
+        yield
+    except DatabaseError as e:
+        raise CommandError(f"% Certificate server database write failed: {e}") from None
+
+
 @command(
     EXEC,
     f"{_CS} grant {{all|<1-65535>$number}}",
     help=f"{_CS_HELP}|Grant enrollment requests|All pending requests|Request ID",
 )
 async def cs_grant_exec(ctx: Ctx, name: str, number: int | None = None) -> None:
-    await _running(ctx, name).grant(_which(ctx, number))
+    with _database_errors():
+        await _running(ctx, name).grant(_which(ctx, number))
 
 
 @command(
@@ -1272,7 +1283,8 @@ async def cs_grant_exec(ctx: Ctx, name: str, number: int | None = None) -> None:
     help=f"{_CS_HELP}|Reject enrollment requests|All pending requests|Request ID",
 )
 async def cs_reject_exec(ctx: Ctx, name: str, number: int | None = None) -> None:
-    await _running(ctx, name).reject(_which(ctx, number))
+    with _database_errors():
+        await _running(ctx, name).reject(_which(ctx, number))
 
 
 @command(
@@ -1281,7 +1293,8 @@ async def cs_reject_exec(ctx: Ctx, name: str, number: int | None = None) -> None
     help=f"{_CS_HELP}|Remove enrollment requests|All requests|Request ID",
 )
 async def cs_remove_exec(ctx: Ctx, name: str, number: int | None = None) -> None:
-    await _running(ctx, name).remove(_which(ctx, number))
+    with _database_errors():
+        await _running(ctx, name).remove(_which(ctx, number))
 
 
 @command(
@@ -1291,7 +1304,9 @@ async def cs_remove_exec(ctx: Ctx, name: str, number: int | None = None) -> None
 )
 async def cs_revoke_exec(ctx: Ctx, name: str, serial: str) -> None:
     ca = _running(ctx, name)
-    if not await ca.revoke(int(serial, 16)):
+    with _database_errors():
+        revoked = await ca.revoke(int(serial, 16))
+    if not revoked:
         raise CommandError(f"% Invalid serial number 0x{serial}")  # invented
 
 
