@@ -28,7 +28,12 @@ from iosemu.device.filesystem import FileSystemError
 from iosemu.device.router import Feature, Router
 from iosemu.features.dns import Dns
 from iosemu.features.files import parse_url
-from iosemu.features.pki.objects import generate_rsa, hex_groups, spki_der
+from iosemu.features.pki.objects import (
+    generate_rsa,
+    hex_groups,
+    private_key_from_primes,
+    spki_der,
+)
 from iosemu.parser.grammar import CONFIG, EXEC, command
 from iosemu.session import CommandError, Ctx
 
@@ -161,17 +166,7 @@ def seeded_rsa(bits: int, seed: str, e: int = 65537) -> rsa.RSAPrivateKey:
     q = _seeded_prime(bits - bits // 2, rng, e)
     while q == p:
         q = _seeded_prime(bits - bits // 2, rng, e)
-    d = pow(e, -1, (p - 1) * (q - 1))
-    numbers = rsa.RSAPrivateNumbers(
-        p,
-        q,
-        d,
-        rsa.rsa_crt_dmp1(d, p),
-        rsa.rsa_crt_dmq1(d, q),
-        rsa.rsa_crt_iqmp(p, q),
-        rsa.RSAPublicNumbers(e, p * q),
-    )
-    return numbers.private_key()
+    return private_key_from_primes(p, q, e)
 
 
 def _secret(router: Router) -> bytes:

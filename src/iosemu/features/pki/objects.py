@@ -331,7 +331,11 @@ def _prime(bits: int, e: int) -> int:
 
 def generate_small_rsa(bits: int = 768, e: int = 65537) -> rsa.RSAPrivateKey:
     """Keys under 1024 bits (the 768-bit ``.server`` key), which cryptography will not make."""
-    p, q = _prime(bits // 2, e), _prime(bits - bits // 2, e)
+    return private_key_from_primes(_prime(bits // 2, e), _prime(bits - bits // 2, e), e)
+
+
+def private_key_from_primes(p: int, q: int, e: int = 65537) -> rsa.RSAPrivateKey:
+    """The RSA key with primes ``p`` and ``q`` and public exponent ``e``."""
     d = pow(e, -1, (p - 1) * (q - 1))
     numbers = rsa.RSAPrivateNumbers(
         p,
