@@ -10,7 +10,6 @@ at 10.1.32.250, enrolling at the HSRP virtual IP 10.1.32.86.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv4Interface
 
@@ -18,7 +17,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from helpers import Cli, open_lab
+from helpers import Cli
 from test_redundancy import guide_lines, hot, rf, save_and_reload, wait, wait_for
 from test_scep import Requester, requester
 
@@ -84,15 +83,6 @@ class Clients:
         [cert] = rep.certs
         self.certs.append(cert)
         return cert
-
-
-@pytest.fixture
-def lab() -> Iterator[Lab]:
-    lab = open_lab()
-    try:
-        yield lab
-    finally:
-        lab.close()
 
 
 @pytest.fixture
