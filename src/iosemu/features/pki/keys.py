@@ -32,6 +32,7 @@ from iosemu.features.pki.objects import (
     generate_rsa,
     hex_groups,
     private_key_from_primes,
+    random_prime,
     spki_der,
 )
 from iosemu.parser.grammar import CONFIG, EXEC, command
@@ -128,44 +129,13 @@ def new_key(router: Router, bits: int) -> rsa.RSAPrivateKey:
     return KEY_POOL.key_for(router, bits)
 
 
-_SMALL_PRIMES = [p for p in range(3, 2000) if all(p % d for d in range(2, int(p**0.5) + 1))]
-
-
-def _probable_prime(n: int, rng: random.Random, rounds: int = 24) -> bool:
-    for p in _SMALL_PRIMES:
-        if n % p == 0:
-            return n == p
-    d, s = n - 1, 0
-    while d % 2 == 0:
-        d //= 2
-        s += 1
-    for _ in range(rounds):
-        x = pow(rng.randrange(2, n - 1), d, n)
-        if x in (1, n - 1):
-            continue
-        for _ in range(s - 1):
-            x = pow(x, 2, n)
-            if x == n - 1:
-                break
-        else:
-            return False
-    return True
-
-
-def _seeded_prime(bits: int, rng: random.Random, e: int) -> int:
-    while True:
-        p = rng.getrandbits(bits) | (3 << (bits - 2)) | 1  # top two bits: n has all its bits
-        if (p - 1) % e and _probable_prime(p, rng):
-            return p
-
-
 def seeded_rsa(bits: int, seed: str, e: int = 65537) -> rsa.RSAPrivateKey:
     """An RSA key that depends only on ``seed`` (random.Random: not a secret)."""
     rng = random.Random(seed)
-    p = _seeded_prime(bits // 2, rng, e)
-    q = _seeded_prime(bits - bits // 2, rng, e)
+    p = random_prime(bits // 2, e, rng)
+    q = random_prime(bits - bits // 2, e, rng)
     while q == p:
-        q = _seeded_prime(bits - bits // 2, rng, e)
+        q = random_prime(bits - bits // 2, e, rng)
     return private_key_from_primes(p, q, e)
 
 

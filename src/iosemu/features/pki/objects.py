@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import random
 import secrets
 from collections.abc import Iterable
 
@@ -301,8 +302,12 @@ def generate_rsa(bits: int) -> rsa.RSAPrivateKey:
     return generate_small_rsa(bits)
 
 
-def _is_prime(n: int, rounds: int = 40) -> bool:
-    for p in (3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37):
+_SMALL_PRIMES = [p for p in range(3, 2000) if all(p % d for d in range(2, int(p**0.5) + 1))]
+
+
+def probable_prime(n: int, rng: random.Random, rounds: int = 24) -> bool:
+    """Miller-Rabin with witnesses from ``rng`` (a seeded one gives reproducible keys)."""
+    for p in _SMALL_PRIMES:
         if n % p == 0:
             return n == p
     d, s = n - 1, 0
@@ -310,7 +315,7 @@ def _is_prime(n: int, rounds: int = 40) -> bool:
         d //= 2
         s += 1
     for _ in range(rounds):
-        x = pow(secrets.randbelow(n - 3) + 2, d, n)
+        x = pow(rng.randrange(2, n - 1), d, n)
         if x in (1, n - 1):
             continue
         for _ in range(s - 1):
@@ -322,16 +327,20 @@ def _is_prime(n: int, rounds: int = 40) -> bool:
     return True
 
 
-def _prime(bits: int, e: int) -> int:
+def random_prime(bits: int, e: int, rng: random.Random) -> int:
+    """A prime of ``bits`` with its top two bits set (so p*q has all its bits) and p-1
+    prime to ``e``."""
     while True:
-        p = secrets.randbits(bits) | (3 << (bits - 2)) | 1
-        if _is_prime(p) and (p - 1) % e:
+        p = rng.getrandbits(bits) | (3 << (bits - 2)) | 1
+        if (p - 1) % e and probable_prime(p, rng):
             return p
 
 
 def generate_small_rsa(bits: int = 768, e: int = 65537) -> rsa.RSAPrivateKey:
     """Keys under 1024 bits (the 768-bit ``.server`` key), which cryptography will not make."""
-    return private_key_from_primes(_prime(bits // 2, e), _prime(bits - bits // 2, e), e)
+    rng = secrets.SystemRandom()
+    p, q = random_prime(bits // 2, e, rng), random_prime(bits - bits // 2, e, rng)
+    return private_key_from_primes(p, q, e)
 
 
 def private_key_from_primes(p: int, q: int, e: int = 65537) -> rsa.RSAPrivateKey:
