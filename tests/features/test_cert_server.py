@@ -21,8 +21,10 @@ from cryptography.x509.oid import NameOID
 from helpers import Cli
 
 from iosemu.api import Lab
+from iosemu.features.pki import server as server_module
 from iosemu.features.pki.keys import Keys
 from iosemu.features.pki.server import CertificateServer
+from iosemu.features.pki.store import parse_serial_file, serial_file
 from iosemu.features.pki.trustpoint import Pki
 
 PASS = "cisco123"
@@ -412,3 +414,39 @@ def test_a_grant_the_database_cannot_take_is_refused_and_issues_nothing(
     # Nothing was issued: the request still waits, and the serial that could not be saved
     # is never handed out (the next one comes after it).
     assert [r.state for r in ca.requests.values()] == ["pending"]
+
+
+def test_the_serial_file_journals_changes_and_compacts(
+    config: Cli, lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start_ca(config, "grant auto")
+    cs = server(lab)
+    ca = cs.ca
+    assert ca is not None
+    nvram = lab.router("CA-server-1").nvram
+    before = nvram.read("PKI-HA.ser")
+    lab.run(ca.enroll(csr_for("r1"), "tx-1"))
+    after = nvram.read("PKI-HA.ser")
+    # Appended, not rewritten: the pending request, the serial, the granted request.
+    assert after.startswith(before)
+    assert len(after.splitlines()) == len(before.splitlines()) + 3
+    serial, records = parse_serial_file(after)
+    assert serial == 2 and [(r["state"], r["serial"]) for r in records] == [("granted", 2)]
+    # A kill in the middle of an append leaves a torn last line: it is not part of the file.
+    nvram.append("PKI-HA.ser", b'{"id": 9, "st')
+    assert parse_serial_file(nvram.read("PKI-HA.ser")) == (serial, records)
+    # The next start folds the journal into a fresh file, without the torn line.
+    config("shutdown")
+    config("no shutdown")
+    assert cs.ca is not None and list(cs.ca.requests) == [1]
+    assert nvram.read("PKI-HA.ser") == serial_file(2, records)
+    # A long journal is compacted by the change that finds it too long.
+    # (No slack: two requests allow two journal lines; the grant's line is the third.)
+    monkeypatch.setattr(server_module, "JOURNAL_SLACK", 0)
+    lab.run(cs.ca.enroll(csr_for("r2"), "tx-2"))
+    serial, records = parse_serial_file(nvram.read("PKI-HA.ser"))
+    assert serial == 3 and [(r["id"], r["state"]) for r in records] == [
+        (1, "granted"),
+        (2, "granted"),
+    ]
+    assert nvram.read("PKI-HA.ser") == serial_file(3, records)

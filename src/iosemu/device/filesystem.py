@@ -108,6 +108,38 @@ class FileSystem:
         finally:
             os.close(dir_fd)
 
+    def append(self, name: str, data: bytes) -> None:
+        """Add ``data`` at the end of an existing file, in place: a log that grows a line at
+        a time need not be rewritten whole. Not atomic: a kill can leave part of ``data``,
+        so callers append self-delimiting records and ignore a torn last one."""
+        path = self._path(name)
+        if name in self.builtin:
+            raise FileSystemError(f"%Error opening {self.prefix}:{name} (Permission denied)")
+        if not path.is_file():
+            raise FileSystemError(
+                f"%Error opening {self.prefix}:{name} (No such file or directory)"
+            )
+        if self.used() + len(data) > self.size:
+            raise FileSystemError(f"%Error writing {self.prefix}:{name} (No space left on device)")
+        with open(path, "ab") as f:
+            f.write(data)
+            if self.durable:
+                # The file exists, so its own fsync covers the new size; no directory fsync.
+                f.flush()
+                os.fsync(f.fileno())
+
+    def tail(self, name: str, size: int) -> bytes:
+        """The last ``size`` bytes of a file (fewer if it is shorter)."""
+        path = self._path(name)
+        if name in self.builtin or not path.is_file():
+            raise FileSystemError(
+                f"%Error opening {self.prefix}:{name} (No such file or directory)"
+            )
+        with open(path, "rb") as f:
+            end = f.seek(0, os.SEEK_END)
+            f.seek(max(end - size, 0))
+            return f.read()
+
     def delete(self, name: str) -> None:
         if name in self.builtin:
             raise FileSystemError(f"%Error deleting {self.prefix}:{name} (Permission denied)")

@@ -58,6 +58,8 @@ from iosemu.features.pki.store import (
     Database,
     StoreError,
     check_url,
+    journal_request,
+    journal_serial,
     parse_serial_file,
     serial_file,
 )
@@ -189,6 +191,8 @@ class CertificateServer(Feature):
         # The last serial this boot, by CA certificate: a start that finds no serial file
         # (a new ``database url``) must not hand out serials again.
         self._last_serial: tuple[bytes, int] | None = None
+        # Journal lines appended to the serial file since it was last rewritten whole.
+        self._journaled = 0
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -553,12 +557,17 @@ class CertificateServer(Feature):
                 ca.requests[request.id] = request
                 ca.next_request_id = max(ca.next_request_id, request.id + 1)
         last = self._last_serial
+        raised = False
         if last is not None and last[0] == cert_der(cert) and last[1] > ca.serial:
-            ca.serial = last[1]
+            ca.serial, raised = last[1], True
+        # Start from a compacted file: the journal folded in, a torn last line dropped.
+        compacted = serial_file(ca.serial, _records(ca))
+        if raised or (raw is not None and raw != compacted):
             try:
-                database.write("ser", f"{self.name}.ser", serial_file(ca.serial, []))
+                database.write("ser", f"{self.name}.ser", compacted)
             except StoreError as e:
                 log.warning("%s: cannot write the serial file: %s", self.router.name, e)
+        self._journaled = 0
         crl = database.read("crl", f"{self.name}.crl")
         if crl is not None:
             self.debug(f"file opened: {self._file_url(database, 'crl')}")
@@ -606,9 +615,10 @@ class CertificateServer(Feature):
             return
         database = self.database()
         try:
-            if change.kind in ("serial", "request"):
-                records = self._request_records()
-                database.write("ser", f"{self.name}.ser", serial_file(ca.serial, records))
+            if change.kind == "serial":
+                self._journal(journal_serial(ca.serial))
+            elif change.kind == "request" and change.request is not None:
+                self._journal(_journal_line(change.request))
             if change.kind == "request" and change.request is not None and change.request.serial:
                 self._write_issued(change.request.serial)
             if change.kind == "crl":
@@ -684,13 +694,13 @@ class CertificateServer(Feature):
         up); a stopped one takes the active's word, which a re-made CA restarts at 1."""
         if self.ca is not None:
             self.ca.serial = max(self.ca.serial, serial)
-            serial, records = self.ca.serial, self._request_records()
-        else:
-            records = []
-            raw = self.database().read("ser", f"{self.name}.ser")
-            if raw is not None:
-                with contextlib.suppress(ValueError):
-                    records = parse_serial_file(raw)[1]
+            self._journal(journal_serial(self.ca.serial))
+            return
+        records = []
+        raw = self.database().read("ser", f"{self.name}.ser")
+        if raw is not None:
+            with contextlib.suppress(ValueError):
+                records = parse_serial_file(raw)[1]
         self.database().write("ser", f"{self.name}.ser", serial_file(serial, records))
 
     def install_crl(self, der: bytes) -> None:
@@ -709,28 +719,34 @@ class CertificateServer(Feature):
         if ca is None:
             return
         if state == "removed":
-            ca.requests.pop(number, None)
+            request = ca.requests.pop(number, None)
+            if request is None:
+                return
+            request.state = "removed"
         else:
             old = ca.requests.get(number)
             received = old.received if old else self.router.clock.utc()
-            ca.requests[number] = Request(number, transaction, csr, received, state, serial)
+            request = Request(number, transaction, csr, received, state, serial)
+            ca.requests[number] = request
             ca.next_request_id = max(ca.next_request_id, number + 1)
-        records = self._request_records()
-        self.database().write("ser", f"{self.name}.ser", serial_file(ca.serial, records))
+        self._journal(_journal_line(request))
 
-    def _request_records(self) -> list[dict[str, object]]:
-        assert self.ca is not None
-        return [
-            {
-                "id": r.id,
-                "tx": r.transaction_id,
-                "csr": r.csr_der.hex(),
-                "received": r.received.isoformat(),
-                "state": r.state,
-                "serial": r.serial,
-            }
-            for r in self.ca.requests.values()
-        ]
+    def _journal(self, line: bytes) -> None:
+        """Append one change to the serial file, which costs the same however many requests
+        the CA holds; rewrite the file compacted instead when the journal has grown past the
+        records it stands for (so rewrites stay rare and the file under about twice its
+        compacted size), the file is missing or its last line torn, or the line does not
+        fit (the compacted file may)."""
+        ca = self.ca
+        assert ca is not None
+        name = f"{self.name}.ser"
+        if self._journaled < len(ca.requests) + JOURNAL_SLACK:
+            with contextlib.suppress(StoreError):
+                if self.database().append("ser", name, line):
+                    self._journaled += 1
+                    return
+        self.database().write("ser", name, serial_file(ca.serial, _records(ca)))
+        self._journaled = 0
 
     def stop(self) -> None:
         """``shutdown``: stop serving, unlock the configuration."""
@@ -860,6 +876,31 @@ def _crl_signed_by(crl: x509.CertificateRevocationList, cert: x509.Certificate) 
     return isinstance(public_key, rsa.RSAPublicKey) and verify_signed_by(
         crl.tbs_certlist_bytes, crl.signature, alg, public_key
     )
+
+
+# Journal lines allowed past the request count before the serial file is compacted.
+JOURNAL_SLACK = 64
+
+
+def _record(r: Request) -> dict[str, object]:
+    """A request as the serial file keeps it."""
+    return {
+        "id": r.id,
+        "tx": r.transaction_id,
+        "csr": r.csr_der.hex(),
+        "received": r.received.isoformat(),
+        "state": r.state,
+        "serial": r.serial,
+    }
+
+
+def _records(ca: CertificateAuthority) -> list[dict[str, object]]:
+    return [_record(r) for r in ca.requests.values()]
+
+
+def _journal_line(r: Request) -> bytes:
+    # A removed request needs no more than its number.
+    return journal_request({"id": r.id, "state": "removed"} if r.state == "removed" else _record(r))
 
 
 def requests_lines(ca: CertificateAuthority | None) -> list[str]:

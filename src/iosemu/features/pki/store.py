@@ -5,7 +5,10 @@ A URL is ``nvram:``, ``flash:`` (optionally with a directory), or ``tftp://HOST/
 host under ``<lab state>/servers/``, which every router of the lab reaches, so two CA
 servers can share it as the guide recommends for ``database level complete``. Files are
 written atomically. The serial file is ours (IOS's own format is not published): a text
-header with the last serial, then one JSON line per pending or granted request.
+header with the last serial, then one JSON line per pending or granted request, then a
+journal of changes appended since (a request's new record, or a new last serial) that the
+next compaction folds into a fresh atomic rewrite. An append is one write of whole lines,
+so a kill leaves at most a torn last line, which reading ignores.
 """
 
 from __future__ import annotations
@@ -91,6 +94,39 @@ class Location:
             os.fsync(f.fileno())
         os.replace(tmp, directory / name)
 
+    def append(self, name: str, data: bytes) -> bool:
+        """Append ``data`` (whole lines) to an existing file; False, writing nothing, when
+        the file is missing or its last line is torn (appending would glue the new line
+        to it): the caller rewrites the file instead."""
+        if not valid_name(name):
+            raise StoreError(f"% Invalid file name {name}")
+        local = self._local()
+        if local is not None:
+            fs = local[0]
+            try:
+                if not fs.exists(name) or fs.tail(name, 1) != b"\n":
+                    return False
+                fs.append(name, data)
+            except (FileSystemError, OSError) as e:
+                raise StoreError(str(e)) from None
+            return True
+        path = self._network_dir() / name
+        try:
+            if not path.is_file():
+                return False
+            with open(path, "rb+") as f:
+                if f.seek(0, os.SEEK_END) == 0:
+                    return False
+                f.seek(-1, os.SEEK_END)
+                if f.read(1) != b"\n":
+                    return False
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            raise StoreError(str(e)) from None
+        return True
+
     def read(self, name: str) -> bytes | None:
         if not valid_name(name):
             return None
@@ -133,22 +169,52 @@ class Database:
     def read(self, kind: str, name: str) -> bytes | None:
         return self.location(kind).read(name)
 
+    def append(self, kind: str, name: str, data: bytes) -> bool:
+        return self.location(kind).append(name, data)
+
 
 # --------------------------------------------------------------------------- serial file
 
 
 def serial_file(serial: int, requests: list[dict[str, object]]) -> bytes:
+    """The compacted serial file: the header, then the request records."""
     lines = ["DB version 1", f"last issued serial number 0x{serial:X}"]
     lines += [json.dumps(r, sort_keys=True) for r in requests]
     return ("\n".join(lines) + "\n").encode()
 
 
+def journal_request(record: dict[str, object]) -> bytes:
+    """A journal line: a request's whole new record (state ``removed`` drops it)."""
+    return (json.dumps(record, sort_keys=True) + "\n").encode()
+
+
+def journal_serial(serial: int) -> bytes:
+    """A journal line: the new last issued serial."""
+    return (json.dumps({"last_serial": serial}) + "\n").encode()
+
+
 def parse_serial_file(data: bytes) -> tuple[int, list[dict[str, object]]]:
-    """(last serial, request records); raises ValueError on a damaged file."""
-    lines = data.decode().splitlines()
+    """(last serial, request records) with the journal applied; raises ValueError on a
+    damaged file. A last line without its newline is an append a kill cut short: ignored."""
+    lines = data.decode(errors="replace").split("\n")
+    lines.pop()  # "" after the last newline, or the torn line
     if len(lines) < 2 or lines[0] != "DB version 1":
         raise ValueError("not a serial file")
     m = re.fullmatch(r"last issued serial number 0x([0-9A-Fa-f]+)", lines[1])
     if not m:
         raise ValueError("no serial number in the serial file")
-    return int(m.group(1), 16), [json.loads(line) for line in lines[2:] if line.strip()]
+    serial = int(m.group(1), 16)
+    records: dict[int, dict[str, object]] = {}
+    for line in lines[2:]:
+        if not line.strip():
+            continue
+        entry = json.loads(line)
+        if not isinstance(entry, dict):
+            raise ValueError("not a record of the serial file")
+        if "last_serial" in entry:
+            serial = int(entry["last_serial"])
+        elif entry.get("state") == "removed":
+            records.pop(int(entry["id"]), None)
+        else:
+            records[int(entry["id"])] = entry
+    return serial, list(records.values())
