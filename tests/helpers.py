@@ -150,3 +150,23 @@ def fresh_lab() -> Iterator[Lab]:
 def stable_body(lines: list[str]) -> list[str]:
     """The config body without its change-time comments, which depend on when and how."""
     return [line for line in lines if not line.startswith("! ")]
+
+
+class LogTap:
+    """Every syslog and debug line a router prints, with the lab time, stamp dropped."""
+
+    def __init__(self, lab: Lab, name: str) -> None:
+        self.lab = lab
+        self.lines: list[tuple[float, str]] = []
+        lab.router(name).log.sinks.append(self)
+
+    def wants_log(self, severity: int, is_debug: bool) -> bool:
+        return True
+
+    def show_log(self, text: str) -> None:
+        # Drop the "*Jun  3 01:39:25.000: " stamp.
+        self.lines.append((self.lab.loop.time(), text.split(": ", 1)[1]))
+
+    def texts(self, *prefixes: str) -> list[str]:
+        """The lines that start with one of ``prefixes``, in order."""
+        return [text for _, text in self.lines if text.startswith(prefixes)]

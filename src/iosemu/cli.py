@@ -14,7 +14,7 @@ from pathlib import Path
 from iosemu.api import Lab, default_state_root
 from iosemu.boot import BOOT_DELAY
 from iosemu.lab.forward import ForwardError
-from iosemu.lab.topology import TopologyError, find_lab, parse_forward_option
+from iosemu.lab.topology import LabSpec, TopologyError, find_lab, parse_forward_option
 from iosemu.serve import (
     RUN_FILE,
     find_console,
@@ -31,18 +31,20 @@ def _state_dir(args: argparse.Namespace, lab_name: str) -> Path:
     return Path(args.state) if args.state else default_state_root() / lab_name
 
 
-def cmd_lab(args: argparse.Namespace) -> int:
+def lab_spec(name: str | None) -> LabSpec | None:
+    """The lab ``name`` (built-in or file); None, with the reason on stderr, if unusable."""
     try:
-        spec = find_lab(args.lab)
+        return find_lab(name)
     except TopologyError as e:
         print(f"iosemu: {e}", file=sys.stderr)
+        return None
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    spec = lab_spec(args.lab)
+    if spec is None:
         return 2
-    if args.console_base is not None:
-        spec.console_base = args.console_base
-    if args.ssh_base is not None:
-        spec.ssh_base = args.ssh_base
-    if args.telnet_base is not None:
-        spec.telnet_base = args.telnet_base
+    spec.set_bases(console=args.console_base, ssh=args.ssh_base, telnet=args.telnet_base)
     try:
         spec.forwards += [parse_forward_option(text) for text in args.forward or []]
     except TopologyError as e:
@@ -123,10 +125,8 @@ def cmd_lab(args: argparse.Namespace) -> int:
 def cmd_console(args: argparse.Namespace) -> int:
     from iosemu.console.client import run_console
 
-    try:
-        spec = find_lab(args.lab)
-    except TopologyError as e:
-        print(f"iosemu: {e}", file=sys.stderr)
+    spec = lab_spec(args.lab)
+    if spec is None:
         return 2
     # The whole lab's run file (iosemu lab), or the router's own (iosemu node).
     state = _state_dir(args, spec.name)
@@ -148,10 +148,8 @@ def cmd_console(args: argparse.Namespace) -> int:
 def cmd_inventory(args: argparse.Namespace) -> int:
     from iosemu.inventory import Credentials, render
 
-    try:
-        spec = find_lab(args.lab)
-    except TopologyError as e:
-        print(f"iosemu: {e}", file=sys.stderr)
+    spec = lab_spec(args.lab)
+    if spec is None:
         return 2
     run = read_run_file(_state_dir(args, spec.name), RUN_FILE)
     creds = Credentials(args.username, args.password, args.secret)

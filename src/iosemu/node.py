@@ -42,8 +42,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from iosemu.api import Lab, default_state_root
+from iosemu.cli import lab_spec
 from iosemu.lab.tcp import TcpFabric
-from iosemu.lab.topology import TopologyError, find_lab
 from iosemu.serve import node_run_file, remove_run_file, serve_lab
 
 ANCHOR_FILE = "clock-anchor"
@@ -153,24 +153,15 @@ def join_clock(
 
 
 def run_node(args: argparse.Namespace) -> int:
-    try:
-        spec = find_lab(args.lab)
-    except TopologyError as e:
-        print(f"iosemu: {e}", file=sys.stderr)
+    spec = lab_spec(args.lab)
+    if spec is None:
         return 2
     name = args.router
     names = [n.name for n in spec.nodes]
     if name not in names:
         print(f"iosemu: no router {name} in lab {spec.name} ({', '.join(names)})", file=sys.stderr)
         return 2
-    if args.console_base is not None:
-        spec.console_base = args.console_base
-    if args.fabric_base is not None:
-        spec.fabric_base = args.fabric_base
-    if args.ssh_base is not None:
-        spec.ssh_base = args.ssh_base
-    if args.telnet_base is not None:
-        spec.telnet_base = args.telnet_base
+    spec.set_bases(args.console_base, args.fabric_base, args.ssh_base, args.telnet_base)
     # The command line's clock must be the running lab's; the lab file's is only a default.
     wanted: ClockChoice | None = None
     mode = args.clock or ("scaled" if args.speed else None)

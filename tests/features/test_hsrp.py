@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import Cli, fresh_lab, stable_body
+from helpers import Cli, LogTap, fresh_lab, stable_body
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -52,25 +52,6 @@ GUIDE_STEP2 = [
 
 
 # --------------------------------------------------------------------------- harness
-
-
-class LogTap:
-    """Every syslog and debug line a router prints, with the lab time it was printed at."""
-
-    def __init__(self, lab: Lab, name: str) -> None:
-        self.lab = lab
-        self.lines: list[tuple[float, str]] = []
-        lab.router(name).log.sinks.append(self)
-
-    def wants_log(self, severity: int, is_debug: bool) -> bool:
-        return True
-
-    def show_log(self, text: str) -> None:
-        # Drop the "*Jun  3 01:39:25.000: " stamp.
-        self.lines.append((self.lab.loop.time(), text.split(": ", 1)[1]))
-
-    def messages(self, prefix: str = "%HSRP") -> list[str]:
-        return [text for _, text in self.lines if text.startswith(prefix)]
 
 
 class WireTap:
@@ -156,11 +137,11 @@ def test_guide_step2_elects_the_higher_address_and_answers_for_the_vip(lab: Lab)
     wait(lab, 60)
     assert state(lab, TWO) is State.ACTIVE and state(lab, ONE) is State.STANDBY
     assert min(t for t, *_ in wire.seen) >= up_at + 60
-    assert taps[TWO].messages() == [
+    assert taps[TWO].texts("%HSRP") == [
         "%HSRP-5-STATECHANGE: GigabitEthernet0/0 Grp 0 state Speak -> Standby",
         "%HSRP-5-STATECHANGE: GigabitEthernet0/0 Grp 0 state Standby -> Active",
     ]
-    assert taps[ONE].messages() == [
+    assert taps[ONE].texts("%HSRP") == [
         "%HSRP-5-STATECHANGE: GigabitEthernet0/0 Grp 0 state Speak -> Standby",
     ]
     # Ping the peer (ARP first: one lost echo), then the VIP from both: all answered.
@@ -268,14 +249,14 @@ def test_after_reload_nothing_happens_for_the_reload_delay_then_the_election(lab
     proto_up = [t for t, text in taps[TWO].lines if text.startswith("%LINEPROTO-5-UPDOWN")]
     assert proto_up, "the interface came back up after the reload"
     wait(lab, proto_up[0] + 59.9 - lab.loop.time())
-    assert wire.seen == [] and taps[TWO].messages() == [] and taps[ONE].messages() == []
+    assert wire.seen == [] and taps[TWO].texts("%HSRP") == [] and taps[ONE].texts("%HSRP") == []
     assert state(lab, ONE) is State.INIT and state(lab, TWO) is State.INIT
     wait(lab, 60)
     assert state(lab, TWO) is State.ACTIVE and state(lab, ONE) is State.STANDBY
     first_hello = min(t for t, *_ in wire.seen)
     assert first_hello >= proto_up[0] + 60 > reload_at + 60
-    assert taps[TWO].messages()[-1].endswith("Grp 0 state Standby -> Active")
-    assert taps[ONE].messages() == [
+    assert taps[TWO].texts("%HSRP")[-1].endswith("Grp 0 state Standby -> Active")
+    assert taps[ONE].texts("%HSRP") == [
         "%HSRP-5-STATECHANGE: GigabitEthernet0/0 Grp 0 state Speak -> Standby"
     ]
 
@@ -328,10 +309,10 @@ def test_preempt_takes_over_with_a_coup_and_the_old_active_speaks(lab: Lab) -> N
     bring_up(lab, TWO, "standby 1 ip 10.1.32.86", "standby 1 priority 200", "standby 1 preempt")
     wait(lab, 3 + 3.01)  # line protocol up, then at most one hello interval
     assert state(lab, TWO, 1) is State.ACTIVE
-    assert taps[TWO].messages() == [
+    assert taps[TWO].texts("%HSRP") == [
         "%HSRP-5-STATECHANGE: GigabitEthernet0/0 Grp 1 state Listen -> Active"
     ]
-    assert taps[ONE].messages() == [
+    assert taps[ONE].texts("%HSRP") == [
         "%HSRP-5-STATECHANGE: GigabitEthernet0/0 Grp 1 state Active -> Speak"
     ]
     ops = [(str(ip.src), m.op) for _, _, ip, m in wire.seen]
@@ -367,7 +348,9 @@ def test_shutdown_of_the_active_resigns_and_the_standby_takes_over_at_once(lab: 
     assert state(lab, ONE, 1) is State.ACTIVE
     assert state(lab, TWO, 1) is State.INIT
     assert [m.op for _, _, _, m in wire.seen][:1] == [Op.RESIGN]
-    assert tap.messages() == ["%HSRP-5-STATECHANGE: GigabitEthernet0/0 Grp 1 state Active -> Init"]
+    assert tap.texts("%HSRP") == [
+        "%HSRP-5-STATECHANGE: GigabitEthernet0/0 Grp 1 state Active -> Init"
+    ]
     assert "State is Init (interface down)" in show(lab, TWO, "show standby")
 
 
@@ -503,7 +486,7 @@ def test_authentication_mismatch_is_logged_and_ignored(lab: Lab) -> None:
     bring_up(lab, TWO, "standby 1 ip 10.1.32.86")
     wait(lab, 50)
     assert state(lab, ONE, 1) is State.ACTIVE and state(lab, TWO, 1) is State.ACTIVE
-    bad = [m for m in tap.messages() if m.startswith("%HSRP-4-BADAUTH")]
+    bad = [m for m in tap.texts("%HSRP") if m.startswith("%HSRP-4-BADAUTH")]
     # Once per sender every 30 s: the first came while CA-server-2 was in Speak.
     assert bad == [
         "%HSRP-4-BADAUTH: Bad authentication from 10.1.32.84, group 1, remote state Speak",

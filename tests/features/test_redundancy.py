@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
-from helpers import Cli
+from helpers import Cli, LogTap
 
 from iosemu.api import Lab
 from iosemu.features.hsrp import Hsrp, State
@@ -185,24 +185,6 @@ def show(lab: Lab, name: str, command: str, *answers: str) -> str:
 
 def hot(lab: Lab, name: str = ONE) -> bool:
     return lab.router(name).state == "running" and rf(lab, name).my_state == STANDBY_HOT
-
-
-class LogTap:
-    """Every syslog and debug line a router prints, with the lab time, stamp dropped."""
-
-    def __init__(self, lab: Lab, name: str) -> None:
-        self.lab = lab
-        self.lines: list[tuple[float, str]] = []
-        lab.router(name).log.sinks.append(self)
-
-    def wants_log(self, severity: int, is_debug: bool) -> bool:
-        return True
-
-    def show_log(self, text: str) -> None:
-        self.lines.append((self.lab.loop.time(), text.split(": ", 1)[1]))
-
-    def texts(self, *prefixes: str) -> list[str]:
-        return [text for _, text in self.lines if text.startswith(prefixes)]
 
 
 def interdev(event: str, old: str, new: str) -> str:

@@ -17,13 +17,12 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pexpect
 import pexpect.fdpexpect
-import pytest
 
 WAIT = 90.0  # seconds: the most any one condition may take on a slow, busy machine
 ROUTERS = ("CA-server-1", "CA-server-2")
@@ -192,15 +191,6 @@ class Nodes:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-
-
-@pytest.fixture
-def nodes(tmp_path: Path) -> Iterator[Nodes]:
-    n = Nodes(tmp_path / "state")
-    try:
-        yield n
-    finally:
-        n.stop()
 
 
 def start_lab(nodes: Nodes) -> dict[str, Console]:

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
-import socket
 import struct
 from collections.abc import Awaitable, Callable, Iterator
 from ipaddress import IPv4Address
 from pathlib import Path
 
 import pytest
+from test_fabric_nodes import free_base
 
 from iosemu.api import Lab
 from iosemu.features.interfaces import Interfaces
@@ -76,23 +75,6 @@ R1_PORT = "R1:GigabitEthernet0/0"
 R1_MAC = bytes.fromhex("0000c0ffee01")
 R1_IP = IPv4Address("10.1.32.83")
 R2_IP = IPv4Address("10.1.32.84")
-
-
-def free_base(count: int) -> int:
-    """A base port with base+1..base+count free on 127.0.0.1 right now.
-
-    Below Linux's ephemeral range (32768-60999), so that no client connection's source port
-    takes a node's port while the node restarts."""
-    for _ in range(100):
-        base = random.randrange(10000, 32000)
-        try:
-            for i in range(1, count + 1):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", base + i))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no free ports")
 
 
 async def until(condition: Callable[[], bool], what: str, timeout: float = WAIT) -> None:

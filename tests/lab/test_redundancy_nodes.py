@@ -11,10 +11,7 @@ generous deadlines, never for a fixed time.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from test_fabric_nodes import ADDRESSES, ROUTERS, WAIT, Console, Nodes, wait_for
 
 PEER = {"CA-server-1": "CA-server-2", "CA-server-2": "CA-server-1"}
@@ -67,15 +64,6 @@ def reload(console: Console) -> None:
     console.child.send("\r")
     console.child.expect_exact("Press RETURN to get started!", timeout=WAIT)
     console.login()
-
-
-@pytest.fixture
-def nodes(tmp_path: Path) -> Iterator[Nodes]:
-    n = Nodes(tmp_path / "state")
-    try:
-        yield n
-    finally:
-        n.stop()
 
 
 def test_the_pair_forms_across_processes_and_survives_kill_of_the_active(nodes: Nodes) -> None:

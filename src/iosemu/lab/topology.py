@@ -140,6 +140,23 @@ class LabSpec:
     ssh_base: int | None = None
     telnet_base: int | None = None
 
+    def set_bases(
+        self,
+        console: int | None = None,
+        fabric: int | None = None,
+        ssh: int | None = None,
+        telnet: int | None = None,
+    ) -> None:
+        """Port bases given on the command line, over the lab file's (None: keep it)."""
+        if console is not None:
+            self.console_base = console
+        if fabric is not None:
+            self.fabric_base = fabric
+        if ssh is not None:
+            self.ssh_base = ssh
+        if telnet is not None:
+            self.telnet_base = telnet
+
     def node(self, name: str) -> NodeSpec:
         for n in self.nodes:
             if n.name == name:
